@@ -1,0 +1,148 @@
+// Configuration from the environment, parsed once with zod; every problem is reported together.
+import path from 'node:path';
+import { z } from 'zod';
+import type { LogLevel } from './log.ts';
+import { parseDuration } from './plans/duration.ts';
+
+export const tokenKinds = ['admin', 'client', 'frontend', 'alert', 'ingest'] as const;
+export type TokenKind = (typeof tokenKinds)[number];
+export interface Token {
+  kind: TokenKind;
+  /** Who acts with it, as written in the audit log; never the secret. */
+  name: string;
+  secret: string;
+}
+
+const tokenList = (kind: TokenKind) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const entries = (raw ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const tokens: Token[] = [];
+      for (const [i, entry] of entries.entries()) {
+        // "name=secret" names the actor; a bare secret gets a name derived from its position.
+        const eq = entry.indexOf('=');
+        const name = eq > 0 ? entry.slice(0, eq) : `${kind}-${i + 1}`;
+        const secret = eq > 0 ? entry.slice(eq + 1) : entry;
+        if (secret.length < 16) {
+          ctx.addIssue({ code: 'custom', message: `token ${i + 1} is shorter than 16 characters` });
+          continue;
+        }
+        tokens.push({ kind, name, secret });
+      }
+      return tokens;
+    });
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((raw, ctx) => {
+      const ms = parseDuration(raw);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${raw}" is not a duration such as 5s, 10m or 1h` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
+
+const urlList = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const urls = (raw ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const u of urls) {
+      if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) {
+        ctx.addIssue({ code: 'custom', message: `"${u}" is not an http(s) URL` });
+      }
+    }
+    return urls;
+  });
+
+export const envSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4242),
+  ROLLGATE_FLAGS_DIR: z.string().min(1).default('./flags'),
+  ROLLGATE_DATA_DIR: z.string().min(1).default('./data'),
+  ROLLGATE_ADMIN_TOKENS: tokenList('admin'),
+  ROLLGATE_CLIENT_TOKENS: tokenList('client'),
+  ROLLGATE_FRONTEND_TOKENS: tokenList('frontend'),
+  ROLLGATE_ALERT_TOKENS: tokenList('alert'),
+  ROLLGATE_INGEST_TOKENS: tokenList('ingest'),
+  ROLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  ROLLGATE_WATCH: bool(true),
+  ROLLGATE_TICK_INTERVAL: duration('5s'),
+  ROLLGATE_NOTIFY_URLS: urlList,
+  ROLLGATE_NOTIFY_SECRET: z.string().min(16).optional(),
+  ROLLGATE_SIGNAL_RETENTION: duration('30d'),
+  ROLLGATE_SIGNAL_RAW_RETENTION: duration('2d'),
+  ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
+  ROLLGATE_SERVICE_UNLEASH_URL: z.url().optional(),
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  flagsDir: string;
+  dataDir: string;
+  dbFile: string;
+  tokens: Token[];
+  logLevel: LogLevel | 'silent';
+  watch: boolean;
+  tickIntervalMs: number;
+  notify: { urls: string[]; secret: string | undefined };
+  signals: { retentionMs: number; rawRetentionMs: number };
+  service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined };
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): ConfigResult {
+  // Empty strings mean "unset", as shells and compose files often leave them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`),
+    };
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.ROLLGATE_DATA_DIR);
+  return {
+    ok: true,
+    config: {
+      host: e.HOST,
+      port: e.PORT,
+      flagsDir: path.resolve(cwd, e.ROLLGATE_FLAGS_DIR),
+      dataDir,
+      dbFile: path.join(dataDir, 'rollgate.db'),
+      tokens: [
+        ...e.ROLLGATE_ADMIN_TOKENS,
+        ...e.ROLLGATE_CLIENT_TOKENS,
+        ...e.ROLLGATE_FRONTEND_TOKENS,
+        ...e.ROLLGATE_ALERT_TOKENS,
+        ...e.ROLLGATE_INGEST_TOKENS,
+      ],
+      logLevel: e.ROLLGATE_LOG_LEVEL,
+      watch: e.ROLLGATE_WATCH,
+      tickIntervalMs: e.ROLLGATE_TICK_INTERVAL,
+      notify: { urls: e.ROLLGATE_NOTIFY_URLS, secret: e.ROLLGATE_NOTIFY_SECRET },
+      signals: { retentionMs: e.ROLLGATE_SIGNAL_RETENTION, rawRetentionMs: e.ROLLGATE_SIGNAL_RAW_RETENTION },
+      service: { mode: e.ROLLGATE_SERVICE, unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL },
+    },
+  };
+}

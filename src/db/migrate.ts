@@ -1,0 +1,68 @@
+// Ordered .sql migrations, each applied in its own transaction and recorded with a checksum.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db } from './open.ts';
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+const fileName = /^(\d+)_([a-z0-9_-]+)\.sql$/;
+
+export function readMigrations(dir: string): Migration[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => {
+      const m = fileName.exec(f);
+      if (!m) throw new Error(`migration file ${f} must be named NNN_name.sql`);
+      const sql = fs.readFileSync(path.join(dir, f), 'utf8');
+      return { id: Number(m[1]), name: f, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    })
+    .sort((a, b) => a.id - b.id);
+}
+
+export interface MigrateResult {
+  applied: string[];
+}
+
+/** Applies pending migrations; refuses to run when an applied one changed or went missing. */
+export function migrate(db: Db, dir: string, table = 'schema_migrations'): MigrateResult {
+  const migrations = readMigrations(dir);
+  const ids = new Set<number>();
+  for (const m of migrations) {
+    if (ids.has(m.id)) throw new Error(`two migrations share the number ${m.id} in ${path.basename(dir)}`);
+    ids.add(m.id);
+  }
+  db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  const applied = new Map(
+    (db.prepare(`SELECT id, name, checksum FROM ${table}`).all() as Array<Omit<Migration, 'sql'>>).map(
+      (r) => [r.id, r],
+    ),
+  );
+  for (const [id, row] of applied) {
+    const file = migrations.find((m) => m.id === id);
+    if (!file) throw new Error(`migration ${row.name} was applied to this database but its file is missing`);
+    if (file.checksum !== row.checksum) {
+      throw new Error(
+        `migration ${row.name} changed after it was applied (checksum mismatch); refusing to start`,
+      );
+    }
+  }
+  const record = db.prepare(`INSERT INTO ${table} (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)`);
+  const done: string[] = [];
+  for (const m of migrations) {
+    if (applied.has(m.id)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.id, m.name, m.checksum, new Date().toISOString());
+    })();
+    done.push(m.name);
+  }
+  return { applied: done };
+}

@@ -1,0 +1,71 @@
+// Loads a folder of plan files all-or-nothing: every problem in every file, or every plan.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { type Plan, planSchema } from './schema.ts';
+import { checkPlan, checkPlanSet, type Problem, type SourcedPlan } from './validate.ts';
+
+export type LoadResult = { ok: true; plans: SourcedPlan[] } | { ok: false; problems: Problem[] };
+
+const planFile = /\.ya?ml$/;
+
+export function loadPlanDir(dir: string): LoadResult {
+  let files: string[];
+  try {
+    files = fs
+      .readdirSync(dir)
+      .filter((f) => planFile.test(f))
+      .sort();
+  } catch (err) {
+    return {
+      ok: false,
+      problems: [{ file: dir, path: '', reason: `cannot read folder: ${(err as Error).message}` }],
+    };
+  }
+  const problems: Problem[] = [];
+  const plans: SourcedPlan[] = [];
+  for (const file of files) {
+    const result = parsePlanText(fs.readFileSync(path.join(dir, file), 'utf8'), file);
+    if (result.ok) plans.push({ file, plan: result.plan });
+    else problems.push(...result.problems);
+  }
+  problems.push(...checkPlanSet(plans));
+  return problems.length ? { ok: false, problems } : { ok: true, plans };
+}
+
+export function parsePlanText(
+  text: string,
+  file: string,
+): { ok: true; plan: Plan } | { ok: false; problems: Problem[] } {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        file,
+        path: e.linePos ? `line ${e.linePos[0].line}` : '',
+        reason: firstLine(e.message),
+      })),
+    };
+  }
+  const parsed = planSchema.safeParse(doc.toJS());
+  if (!parsed.success) return { ok: false, problems: zodProblems(parsed.error, file) };
+  const problems = checkPlan(parsed.data, file);
+  return problems.length ? { ok: false, problems } : { ok: true, plan: parsed.data };
+}
+
+export function zodProblems(error: z.ZodError, file: string): Problem[] {
+  return error.issues.map((issue) => ({ file, path: formatPath(issue.path), reason: issue.message }));
+}
+
+export function formatPath(segments: readonly PropertyKey[]): string {
+  return segments.reduce<string>((out, seg) => {
+    if (typeof seg === 'number') return `${out}[${seg}]`;
+    return out ? `${out}.${String(seg)}` : String(seg);
+  }, '');
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}

@@ -1,0 +1,263 @@
+// The write path for flags: applying loaded plans and every state transition, each with its event, atomically.
+import { createHash } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { Db } from '../db/open.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { loadPlanDir } from '../plans/load.ts';
+import type { Plan } from '../plans/schema.ts';
+import { formatProblem, type Problem, type SourcedPlan } from '../plans/validate.ts';
+import { createEventStore, type NewEvent } from './event-store.ts';
+import { createPlanStore, type StoredPlan } from './plan-store.ts';
+import { type FlagState, initialState, servedPercent } from './state.ts';
+import { createStateStore } from './state-store.ts';
+
+export interface Flag {
+  plan: Plan;
+  file: string;
+  state: FlagState;
+  percent: number;
+}
+
+/** What a transition wants written: the next state and the event that explains it. */
+export interface Decision {
+  next: FlagState;
+  event: Omit<NewEvent, 'at' | 'flag' | 'actor'>;
+}
+
+export type ReloadResult =
+  | { ok: true; added: string[]; changed: string[]; removed: string[] }
+  | { ok: false; problems: string[] };
+
+export type Controller = ReturnType<typeof createController>;
+
+export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
+  const { db, clock, log } = deps;
+  const plans = createPlanStore(db);
+  const states = createStateStore(db);
+  const events = createEventStore(db);
+  const listeners = new Set<(flags: string[]) => void>();
+
+  // Side effects run only after the commit, so nobody sees a state that was rolled back.
+  const emit = (flags: string[]) => {
+    if (!flags.length) return;
+    for (const listener of listeners) {
+      try {
+        listener(flags);
+      } catch (err) {
+        log.error('change listener failed', { err });
+      }
+    }
+  };
+
+  const toFlag = (p: StoredPlan, state: FlagState): Flag => ({
+    plan: p.plan,
+    file: p.file,
+    state,
+    percent: servedPercent(p.plan, state),
+  });
+
+  function getFlag(name: string): Flag | undefined {
+    const p = plans.get(name);
+    const state = p && states.get(name);
+    return p && state ? toFlag(p, state) : undefined;
+  }
+
+  function requireFlag(name: string): Flag {
+    const flag = getFlag(name);
+    if (!flag) throw new AppError('NOT_FOUND', `no flag named "${name}"`);
+    return flag;
+  }
+
+  function listFlags(): Flag[] {
+    const byName = new Map(states.list().map((s) => [s.flag, s]));
+    return plans.list().flatMap((p) => {
+      const s = byName.get(p.plan.name);
+      return s ? [toFlag(p, s)] : [];
+    });
+  }
+
+  /**
+   * Runs one decision against the current stored state inside a transaction: state and event are written
+   * together or not at all. `decide` returns null for "nothing to do" and may throw AppError (e.g. CONFLICT).
+   */
+  function transition(name: string, actor: string, decide: (flag: Flag) => Decision | null) {
+    const result = db.transaction(() => {
+      const flag = requireFlag(name);
+      const decision = decide(flag);
+      if (!decision) return { flag, eventId: null as number | null };
+      const at = clock();
+      const next = { ...decision.next, version: flag.state.version, updatedAt: at };
+      if (!states.update(next))
+        throw new AppError('CONFLICT', `flag "${name}" changed concurrently; try again`);
+      const eventId = events.append({ ...decision.event, at, flag: name, actor });
+      return { flag: requireFlag(name), eventId };
+    })();
+    if (result.eventId !== null) {
+      log.info('flag transition', {
+        flag: name,
+        actor,
+        eventId: result.eventId,
+        phase: result.flag.state.phase,
+        percent: result.flag.percent,
+      });
+      emit([name]);
+    }
+    return result;
+  }
+
+  function setEnabled(name: string, enabled: boolean, actor: string, reason?: string) {
+    return transition(name, actor, (flag) =>
+      flag.state.enabled === enabled
+        ? null
+        : {
+            next: { ...flag.state, enabled },
+            event: {
+              type: enabled ? 'flag.enabled' : 'flag.disabled',
+              reason: reason ?? null,
+              data: { percentBefore: flag.percent },
+            },
+          },
+    );
+  }
+
+  function applyPlans(loaded: SourcedPlan[], actor: string) {
+    const now = clock();
+    const added: string[] = [];
+    const changed: string[] = [];
+    const removed: string[] = [];
+    db.transaction(() => {
+      const seen = new Set<string>();
+      for (const { plan, file } of loaded) {
+        seen.add(plan.name);
+        const checksum = createHash('sha256').update(JSON.stringify(plan)).digest('hex');
+        const before = plans.get(plan.name);
+        if (before?.checksum === checksum && before.file === file) continue;
+        plans.put(plan, file, checksum, now);
+        const state = states.get(plan.name);
+        if (!state) {
+          states.insert(initialState(plan, now));
+          events.append({ at: now, flag: plan.name, type: 'plan.added', actor, data: { file } });
+          added.push(plan.name);
+          continue;
+        }
+        events.append({
+          at: now,
+          flag: plan.name,
+          type: before ? 'plan.changed' : 'plan.restored',
+          actor,
+          data: { file, checksum },
+        });
+        changed.push(plan.name);
+        const fixed = fitStateToPlan(state, before?.plan, plan);
+        if (fixed) {
+          if (!states.update({ ...fixed.next, updatedAt: now }))
+            throw new AppError('CONFLICT', `flag "${plan.name}" changed concurrently`);
+          events.append({ at: now, flag: plan.name, actor, ...fixed.event });
+        }
+      }
+      for (const p of plans.list()) {
+        if (seen.has(p.plan.name)) continue;
+        plans.markRemoved(p.plan.name, now);
+        events.append({
+          at: now,
+          flag: p.plan.name,
+          type: 'plan.removed',
+          actor,
+          reason: 'its file is gone',
+          data: { file: p.file },
+        });
+        removed.push(p.plan.name);
+      }
+    })();
+    emit([...added, ...changed, ...removed]);
+    return { added, changed, removed };
+  }
+
+  function rejectPlans(problems: Problem[], actor: string) {
+    const lines = problems.map(formatProblem);
+    events.append({
+      at: clock(),
+      flag: null,
+      type: 'plans.rejected',
+      actor,
+      reason: `${lines.length} problem(s); the last good plans stay in force`,
+      data: { problems: lines },
+    });
+    log.warn('plan reload rejected; last good plans stay in force', { problems: lines });
+    return lines;
+  }
+
+  function reload(dir: string, actor: string): ReloadResult {
+    const result = loadPlanDir(dir);
+    if (!result.ok) return { ok: false, problems: rejectPlans(result.problems, actor) };
+    const applied = applyPlans(result.plans, actor);
+    if (applied.added.length + applied.changed.length + applied.removed.length > 0)
+      log.info('plans applied', applied);
+    return { ok: true, ...applied };
+  }
+
+  return {
+    db,
+    clock,
+    events,
+    getFlag,
+    requireFlag,
+    listFlags,
+    transition,
+    setEnabled,
+    applyPlans,
+    rejectPlans,
+    reload,
+    onChange(listener: (flags: string[]) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/**
+ * A new plan owns *what*, the state owns *where*: keep the stage unless it no longer exists. When the stage's
+ * percent moved to another index, follow it; when it is gone, step down to the largest smaller stage.
+ */
+function fitStateToPlan(state: FlagState, before: Plan | undefined, plan: Plan): Decision | null {
+  if (!plan.rollout) {
+    if (state.phase === 'static') return null;
+    return {
+      next: { ...state, phase: 'static', stage: 0, stageStartedAt: null },
+      event: {
+        type: 'rollout.removed',
+        reason: 'the plan no longer has a rollout',
+        data: { phaseBefore: state.phase },
+      },
+    };
+  }
+  if (state.phase === 'static') {
+    return {
+      next: { ...state, phase: 'ready', stage: 0 },
+      event: { type: 'rollout.added', reason: 'the plan now has a rollout; start it when ready', data: {} },
+    };
+  }
+  const stages = plan.rollout.stages;
+  const oldPercent = before?.rollout?.stages[state.stage]?.percent;
+  if (oldPercent === undefined || stages[state.stage]?.percent === oldPercent) return null;
+  const same = stages.findIndex((s) => s.percent === oldPercent);
+  const lower = stages.reduce((best, s, i) => (s.percent < oldPercent ? i : best), 0);
+  const stage = same >= 0 ? same : lower;
+  return {
+    next: { ...state, stage },
+    event: {
+      type: 'rollout.stage-moved',
+      reason:
+        same >= 0
+          ? `stage ${oldPercent}% is now stage ${stage + 1}`
+          : `stage ${oldPercent}% no longer exists; holding at ${stages[stage]?.percent}%`,
+      data: {
+        fromStage: state.stage,
+        toStage: stage,
+        percentBefore: oldPercent,
+        percentAfter: stages[stage]?.percent,
+      },
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// The append-only decision and audit log: who, when, what, why, and the evidence.
+import type { Db } from '../db/open.ts';
+
+export interface NewEvent {
+  at: number;
+  flag: string | null;
+  type: string;
+  actor: string;
+  reason?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export interface StoredEvent extends Required<NewEvent> {
+  id: number;
+}
+
+interface Row {
+  id: number;
+  at: number;
+  flag: string | null;
+  type: string;
+  actor: string;
+  reason: string | null;
+  data: string;
+}
+
+export interface EventQuery {
+  flag?: string | undefined;
+  type?: string | undefined;
+  limit: number;
+  /** Only events with an id below this (pagination cursor). */
+  before?: number | undefined;
+}
+
+export type EventStore = ReturnType<typeof createEventStore>;
+
+export function createEventStore(db: Db) {
+  const insert = db.prepare(
+    'INSERT INTO events (at, flag, type, actor, reason, data) VALUES (@at, @flag, @type, @actor, @reason, @data)',
+  );
+  const query = db.prepare<Record<string, unknown>, Row>(
+    `SELECT * FROM events
+     WHERE (@flag IS NULL OR flag = @flag) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
+     ORDER BY id DESC LIMIT @limit`,
+  );
+  return {
+    append(e: NewEvent): number {
+      const info = insert.run({ ...e, reason: e.reason ?? null, data: JSON.stringify(e.data ?? {}) });
+      return Number(info.lastInsertRowid);
+    },
+    list(q: EventQuery): StoredEvent[] {
+      return query
+        .all({ flag: q.flag ?? null, type: q.type ?? null, before: q.before ?? null, limit: q.limit })
+        .map((r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
+    },
+  };
+}

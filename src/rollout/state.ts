@@ -1,0 +1,49 @@
+// A flag's runtime state (where its rollout is now) and the percent it serves, derived from plan and state.
+import type { Plan } from '../plans/schema.ts';
+
+export const phases = ['static', 'ready', 'progressing', 'paused', 'rolled-back', 'completed'] as const;
+export type Phase = (typeof phases)[number];
+
+export interface FlagState {
+  flag: string;
+  /** The kill switch: false serves the flag off to everyone and stops the rollout advancing. */
+  enabled: boolean;
+  phase: Phase;
+  /** Index into plan.rollout.stages while a rollout runs. */
+  stage: number;
+  stageStartedAt: number | null;
+  startedAt: number | null;
+  phaseReason: string | null;
+  version: number;
+  updatedAt: number;
+}
+
+export function initialState(plan: Plan, now: number): FlagState {
+  return {
+    flag: plan.name,
+    enabled: plan.rollout ? true : plan.enabled,
+    phase: plan.rollout ? 'ready' : 'static',
+    stage: 0,
+    stageStartedAt: null,
+    startedAt: null,
+    phaseReason: null,
+    version: 1,
+    updatedAt: now,
+  };
+}
+
+/** Percent of users served the change. Bucketing is a pure function of this number, so users stay put. */
+export function servedPercent(plan: Plan, state: FlagState): number {
+  if (!state.enabled) return 0;
+  const rollout = plan.rollout;
+  if (!rollout) return 100;
+  switch (state.phase) {
+    case 'progressing':
+    case 'paused':
+      return rollout.stages[Math.min(state.stage, rollout.stages.length - 1)]?.percent ?? 0;
+    case 'completed':
+      return 100 - (rollout.holdback ?? 0);
+    default:
+      return 0;
+  }
+}
