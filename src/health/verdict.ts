@@ -1,0 +1,44 @@
+// The verdict `assess` hands to `reconcile`: per guardrail, plus the split check and exposure, with evidence.
+export const guardrailStatuses = ['healthy', 'regressed', 'inconclusive', 'insufficient-data'] as const;
+export type GuardrailStatus = (typeof guardrailStatuses)[number];
+
+export interface GuardrailVerdict {
+  /** Position in plan.rollout.guardrails. */
+  index: number;
+  /** Human label, e.g. "errors (relative)", "latency p95", "errors <= 0.02". */
+  name: string;
+  status: GuardrailStatus;
+  /** One line a person can read in a log or a notification: which numbers, which threshold. */
+  summary: string;
+  /** Sample sizes per arm, observed rates or means, statistic, threshold, always-valid interval. */
+  evidence: Record<string, unknown>;
+}
+
+export interface SrmVerdict {
+  status: 'ok' | 'mismatch' | 'insufficient-data';
+  summary: string;
+  evidence: Record<string, unknown>;
+}
+
+export interface Verdict {
+  at: number;
+  /** The worst guardrail status: regressed > inconclusive > insufficient-data > healthy. */
+  status: GuardrailStatus;
+  guardrails: GuardrailVerdict[];
+  srm: SrmVerdict;
+  /** Treatment and control requests observed in the current stage (minimum exposure is checked on these). */
+  exposure: { treatmentRequests: number; controlRequests: number; since: number | null };
+  /** True when no signal arrived for this flag within the staleness window: hold, never promote. */
+  stale: boolean;
+}
+
+const rank: Record<GuardrailStatus, number> = {
+  healthy: 0,
+  'insufficient-data': 1,
+  inconclusive: 2,
+  regressed: 3,
+};
+
+export function worstStatus(statuses: GuardrailStatus[]): GuardrailStatus {
+  return statuses.reduce<GuardrailStatus>((worst, s) => (rank[s] > rank[worst] ? s : worst), 'healthy');
+}
