@@ -8,6 +8,7 @@ import type { Controller } from '../rollout/controller.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { type Authenticator, requireToken } from './auth.ts';
 import { createOpsRoutes, type Metrics } from './ops-routes.ts';
+import { createRolloutRoutes } from './rollout-routes.ts';
 
 export interface AppDeps {
   controller: Controller;
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps) {
 
   app.use('/api/admin/*', requireToken(deps.auth, ['admin']));
   app.route('/api/admin', createAdminRoutes(deps));
+  app.route('/api/admin', createRolloutRoutes(deps));
 
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import { loadPlanDir } from '../plans/load.ts';
 import type { Plan } from '../plans/schema.ts';
 import { formatProblem, type Problem, type SourcedPlan } from '../plans/validate.ts';
-import { createEventStore, type NewEvent } from './event-store.ts';
+import { createEventStore, type NewEvent, type StoredEvent } from './event-store.ts';
 import { createPlanStore, type StoredPlan } from './plan-store.ts';
 import { type FlagState, initialState, servedPercent } from './state.ts';
 import { createStateStore } from './state-store.ts';
@@ -37,16 +37,18 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
   const states = createStateStore(db);
   const events = createEventStore(db);
   const listeners = new Set<(flags: string[]) => void>();
+  const eventListeners = new Set<(event: StoredEvent) => void>();
 
   // Side effects run only after the commit, so nobody sees a state that was rolled back.
   const emit = (flags: string[]) => {
     if (!flags.length) return;
-    for (const listener of listeners) {
-      try {
-        listener(flags);
-      } catch (err) {
-        log.error('change listener failed', { err });
-      }
+    for (const listener of listeners) safely(() => listener(flags));
+  };
+  const safely = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      log.error('change listener failed', { err });
     }
   };
 
@@ -94,6 +96,8 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
       return { flag: requireFlag(name), eventId };
     })();
     if (result.eventId !== null) {
+      const [event] = events.list({ flag: name, limit: 1, before: result.eventId + 1 });
+      if (event) for (const listener of eventListeners) safely(() => listener(event));
       log.info('flag transition', {
         flag: name,
         actor,
@@ -209,6 +213,11 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
     applyPlans,
     rejectPlans,
     reload,
+    /** Called after the commit of every transition, with its event (notifications, metrics). */
+    onEvent(listener: (event: StoredEvent) => void) {
+      eventListeners.add(listener);
+      return () => eventListeners.delete(listener);
+    },
     onChange(listener: (flags: string[]) => void) {
       listeners.add(listener);
       return () => listeners.delete(listener);

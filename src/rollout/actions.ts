@@ -1,0 +1,137 @@
+// Manual rollout actions as pure decisions, each allowed only from certain phases (otherwise a clear 409).
+import { AppError } from '../errors.ts';
+import type { Plan } from '../plans/schema.ts';
+import type { Decision, Flag } from './controller.ts';
+import type { FlagState, Phase } from './state.ts';
+
+export const rolloutActions = ['start', 'pause', 'resume', 'promote', 'rollback'] as const;
+export type RolloutAction = (typeof rolloutActions)[number];
+
+export interface ActionInput {
+  reason?: string | undefined;
+  /** For promote: the next stage (default) or straight to full. */
+  to?: 'next' | 'full' | undefined;
+  evidence?: Record<string, unknown> | undefined;
+}
+
+const allowedFrom: Record<RolloutAction, readonly Phase[]> = {
+  start: ['ready', 'rolled-back'],
+  pause: ['progressing'],
+  resume: ['paused'],
+  promote: ['progressing', 'paused'],
+  rollback: ['progressing', 'paused', 'completed'],
+};
+
+export function stageLabel(plan: Plan, stage: number): string {
+  const stages = plan.rollout?.stages ?? [];
+  return `stage ${stage + 1}/${stages.length} (${stages[stage]?.percent ?? 0}%)`;
+}
+
+/** Builds the decision for a manual action, or throws CONFLICT naming the phase and what is allowed. */
+export function decideAction(flag: Flag, action: RolloutAction, input: ActionInput, now: number): Decision {
+  const { plan, state } = flag;
+  if (!plan.rollout) throw new AppError('CONFLICT', `flag "${plan.name}" has no rollout in its plan`);
+  if (!allowedFrom[action].includes(state.phase)) {
+    throw new AppError(
+      'CONFLICT',
+      `cannot ${action} flag "${plan.name}" while it is ${state.phase} (allowed from: ${allowedFrom[action].join(', ')})`,
+      { phase: state.phase, allowedFrom: allowedFrom[action] },
+    );
+  }
+  const reason = input.reason ?? null;
+  const evidence = input.evidence ?? {};
+  const from = { phaseBefore: state.phase, stageBefore: state.stage, percentBefore: flag.percent };
+  switch (action) {
+    case 'start':
+      return {
+        next: {
+          ...state,
+          phase: 'progressing',
+          stage: 0,
+          stageStartedAt: now,
+          startedAt: now,
+          phaseReason: null,
+        },
+        event: {
+          type: 'rollout.started',
+          reason,
+          data: { ...from, stage: stageLabel(plan, 0), ...evidence },
+        },
+      };
+    case 'pause':
+      return {
+        next: { ...state, phase: 'paused', phaseReason: reason ?? 'paused by an operator' },
+        event: { type: 'rollout.paused', reason, data: { ...from, ...evidence } },
+      };
+    case 'resume':
+      return {
+        next: { ...state, phase: 'progressing', phaseReason: null },
+        event: { type: 'rollout.resumed', reason, data: { ...from, ...evidence } },
+      };
+    case 'promote':
+      return promote(
+        plan,
+        state,
+        now,
+        input.to === 'full' ? plan.rollout.stages.length - 1 : state.stage + 1,
+        reason,
+        {
+          ...from,
+          ...evidence,
+        },
+      );
+    case 'rollback':
+      return rollback(state, now, reason, { ...from, ...evidence });
+  }
+}
+
+/** Moves to `target`; reaching the last stage (100 %) completes the rollout, keeping any holdback on control. */
+export function promote(
+  plan: Plan,
+  state: FlagState,
+  now: number,
+  target: number,
+  reason: string | null,
+  data: Record<string, unknown>,
+): Decision {
+  const last = (plan.rollout?.stages.length ?? 1) - 1;
+  const stage = Math.min(target, last);
+  if (stage >= last) {
+    return {
+      next: { ...state, phase: 'completed', stage: last, stageStartedAt: now, phaseReason: null },
+      event: { type: 'rollout.completed', reason, data: { ...data, holdback: plan.rollout?.holdback ?? 0 } },
+    };
+  }
+  return {
+    next: { ...state, phase: 'progressing', stage, stageStartedAt: now, phaseReason: null },
+    event: { type: 'rollout.promoted', reason, data: { ...data, stage: stageLabel(plan, stage) } },
+  };
+}
+
+export function rollback(
+  state: FlagState,
+  now: number,
+  reason: string | null,
+  data: Record<string, unknown>,
+): Decision {
+  return {
+    next: { ...state, phase: 'rolled-back', stage: 0, stageStartedAt: now, phaseReason: reason },
+    event: { type: 'rollout.rolled-back', reason, data },
+  };
+}
+
+/** Back to the previous stage's percent and held there; the users who stay in are the same users. */
+export function stepBack(
+  plan: Plan,
+  state: FlagState,
+  now: number,
+  reason: string,
+  data: Record<string, unknown>,
+) {
+  if (state.stage === 0) return rollback(state, now, reason, data);
+  const stage = state.stage - 1;
+  return {
+    next: { ...state, phase: 'paused', stage, stageStartedAt: now, phaseReason: reason },
+    event: { type: 'rollout.stepped-back', reason, data: { ...data, stage: stageLabel(plan, stage) } },
+  } satisfies Decision;
+}
