@@ -76,7 +76,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   };
 }
 
-async function main() {
+export async function main() {
   const parsed = parseConfig(process.env);
   if (!parsed.ok) {
     console.error(`rollgate: invalid configuration\n${parsed.problems.map((p) => `  ${p}`).join('\n')}`);

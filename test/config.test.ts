@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.ts';
+
+describe('parseConfig', () => {
+  it('works with no configuration: loopback, port 4242, ./flags and ./data', () => {
+    const r = parseConfig({}, '/srv/app');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.host).toBe('127.0.0.1');
+    expect(r.config.port).toBe(4242);
+    expect(r.config.flagsDir).toBe(path.resolve('/srv/app', 'flags'));
+    expect(r.config.dbFile).toBe(path.resolve('/srv/app', 'data', 'rollgate.db'));
+    expect(r.config.tokens).toEqual([]);
+    expect(r.config.tickIntervalMs).toBe(5000);
+  });
+
+  it('reports every bad variable at once, naming each', () => {
+    const r = parseConfig({
+      PORT: 'eighty',
+      ROLLGATE_TICK_INTERVAL: 'soon',
+      ROLLGATE_WATCH: 'maybe',
+      ROLLGATE_NOTIFY_URLS: 'ftp://x',
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const text = r.problems.join('\n');
+    expect(r.problems).toHaveLength(4);
+    for (const name of ['PORT', 'ROLLGATE_TICK_INTERVAL', 'ROLLGATE_WATCH', 'ROLLGATE_NOTIFY_URLS'])
+      expect(text).toContain(`${name}:`);
+    expect(text).toContain('"soon" is not a duration');
+  });
+
+  it('reads named and bare tokens, and refuses short secrets without echoing them', () => {
+    const r = parseConfig({ ROLLGATE_ADMIN_TOKENS: 'alice=aaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbb' });
+    expect(r.ok && r.config.tokens).toEqual([
+      { kind: 'admin', name: 'alice', secret: 'aaaaaaaaaaaaaaaaaaaa' },
+      { kind: 'admin', name: 'admin-2', secret: 'bbbbbbbbbbbbbbbbbbbb' },
+    ]);
+    const short = parseConfig({ ROLLGATE_CLIENT_TOKENS: 'svc=tooshort' });
+    expect(short.ok).toBe(false);
+    if (short.ok) return;
+    expect(short.problems[0]).toMatch(/^ROLLGATE_CLIENT_TOKENS: token 1 is shorter than 16 characters$/);
+    expect(short.problems.join()).not.toContain('tooshort');
+  });
+
+  it('treats empty variables as unset', () => {
+    const r = parseConfig({ PORT: '', HOST: '' });
+    expect(r.ok && [r.config.host, r.config.port]).toEqual(['127.0.0.1', 4242]);
+  });
+});

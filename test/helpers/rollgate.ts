@@ -1,0 +1,81 @@
+// Builds a real Rollgate (real SQLite file, real plans folder) in a temp directory, as main.ts does.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Clock, manualClock } from '../../src/clock.ts';
+import { type Config, parseConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createRollgate } from '../../src/main.ts';
+
+export const testTokens = {
+  admin: 'admin-secret-0123456789',
+  client: 'client-secret-0123456789',
+  frontend: 'frontend-secret-0123456789',
+  alert: 'alert-secret-0123456789',
+  ingest: 'ingest-secret-0123456789',
+};
+
+export const bundledFlagsDir = path.resolve(import.meta.dirname, '../../flags');
+export const fixturePlansDir = path.resolve(import.meta.dirname, '../fixtures/plans');
+
+export function tempDir(prefix = 'rollgate-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A fresh flags folder holding copies of the given plan files (paths) or inline plans (name → YAML). */
+export function makeFlagsDir(files: string[] = [], inline: Record<string, string> = {}): string {
+  const dir = tempDir('rollgate-flags-');
+  for (const f of files) fs.copyFileSync(f, path.join(dir, path.basename(f)));
+  for (const [name, text] of Object.entries(inline)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+export function testConfig(overrides: {
+  flagsDir: string;
+  dataDir?: string;
+  env?: Record<string, string>;
+}): Config {
+  const parsed = parseConfig({
+    PORT: '0',
+    ROLLGATE_FLAGS_DIR: overrides.flagsDir,
+    ROLLGATE_DATA_DIR: overrides.dataDir ?? tempDir('rollgate-data-'),
+    ROLLGATE_ADMIN_TOKENS: `ops=${testTokens.admin}`,
+    ROLLGATE_CLIENT_TOKENS: `service=${testTokens.client}`,
+    ROLLGATE_FRONTEND_TOKENS: `web=${testTokens.frontend}`,
+    ROLLGATE_ALERT_TOKENS: `alertmanager=${testTokens.alert}`,
+    ROLLGATE_INGEST_TOKENS: `pipeline=${testTokens.ingest}`,
+    ROLLGATE_WATCH: 'false',
+    ROLLGATE_LOG_LEVEL: 'silent',
+    ROLLGATE_SERVICE: 'off',
+    ...overrides.env,
+  });
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  return parsed.config;
+}
+
+export function buildRollgate(opts: {
+  flagsDir: string;
+  dataDir?: string;
+  clock?: Clock;
+  env?: Record<string, string>;
+}) {
+  const config = testConfig(opts);
+  const clock = opts.clock ?? manualClock();
+  const rg = createRollgate(config, { clock, log: silentLogger });
+  const call = (
+    method: string,
+    url: string,
+    opts: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {},
+  ) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const token = opts.token === undefined ? testTokens.admin : opts.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    return rg.app.request(url, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+  };
+  return { rg, config, clock, call };
+}
