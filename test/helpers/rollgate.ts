@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Clock, manualClock } from '../../src/clock.ts';
+import { manualClock } from '../../src/clock.ts';
 import { type Config, parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRollgate } from '../../src/main.ts';
@@ -53,10 +53,14 @@ export function testConfig(overrides: {
   return parsed.config;
 }
 
+/** Test responses: bodies are asserted field by field, so `json()` is untyped here. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> };
+
 export function buildRollgate(opts: {
   flagsDir: string;
   dataDir?: string;
-  clock?: Clock;
+  clock?: ReturnType<typeof manualClock>;
   env?: Record<string, string>;
 }) {
   const config = testConfig(opts);
@@ -66,16 +70,13 @@ export function buildRollgate(opts: {
     method: string,
     url: string,
     opts: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {},
-  ) => {
+  ): Promise<TestResponse> => {
     const headers: Record<string, string> = { ...opts.headers };
     const token = opts.token === undefined ? testTokens.admin : opts.token;
     if (token) headers.authorization = `Bearer ${token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    return rg.app.request(url, {
-      method,
-      headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    });
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    return Promise.resolve(rg.app.request(url, { method, headers, body }));
   };
   return { rg, config, clock, call };
 }

@@ -122,7 +122,7 @@ describe('admin API', () => {
       body: '{"reason":',
     });
     expect(junk.status).toBe(400);
-    expect((await junk.json()).error.message).toMatch(/not valid JSON/);
+    expect(((await junk.json()) as { error: { message: string } }).error.message).toMatch(/not valid JSON/);
     const extra = await call('POST', '/api/admin/flags/search.banner/disable', {
       body: { reason: 'x', force: true },
     });
