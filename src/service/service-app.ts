@@ -1,0 +1,22 @@
+// The service's Hono app: task and offer routes plus its health, mounted under /service.
+import { Hono } from 'hono';
+import type { Logger } from '../log.ts';
+import { createOfferRoutes, type OfferRouteDeps } from './offer-routes.ts';
+import { errorHandler } from './request.ts';
+import { createTaskRoutes, type TaskRouteDeps } from './task-routes.ts';
+
+export type ServiceAppDeps = TaskRouteDeps &
+  OfferRouteDeps & {
+    log: Logger;
+    /** What GET /health reports: flag sync, queue depth, workers, signal delivery. */
+    health: () => Promise<Record<string, unknown>>;
+  };
+
+export function createServiceApp(deps: ServiceAppDeps) {
+  const app = new Hono();
+  app.route('/', createTaskRoutes(deps));
+  app.route('/', createOfferRoutes(deps));
+  app.get('/health', async (c) => c.json(await deps.health()));
+  app.onError(errorHandler(deps.log));
+  return app;
+}

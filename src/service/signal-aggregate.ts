@@ -1,0 +1,138 @@
+// Per flag, arm and interval sums of the service's outcomes, shaped as Rollgate's pre-aggregated signal records.
+
+/** Latency bucket bounds in ms (cumulative counts are sent, Prometheus-style, ending at +Inf). */
+export const latencyBoundsMs = [
+  1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 400, 600, 1000, 2500, 5000, 10000,
+];
+
+export interface Outcome {
+  flag: string;
+  /** treatment, control, or a variant name. */
+  arm: string;
+  /** The user (or tenant) this outcome belongs to: units are distinct ids. */
+  unit?: string;
+  /** A request served in this arm; `error` marks it failed. */
+  request?: boolean;
+  error?: boolean;
+  latencyMs?: number;
+  /** The unit was shown the change (an offer): counts it as exposed. */
+  exposed?: boolean;
+  conversion?: boolean;
+  revenue?: number;
+}
+
+export interface IntervalAggregate {
+  flag: string;
+  arm: string;
+  start: number;
+  requests: number;
+  errors: number;
+  latency: { count: number; sum: number; sumSquares: number; buckets: number[] };
+  conversions: number;
+  /** Revenue per unit id, so each unit's total can be capped and squared. */
+  revenueByUnit: Map<string, number>;
+  exposed: Set<string>;
+  hasRequests: boolean;
+  hasCommerce: boolean;
+}
+
+export function emptyAggregate(flag: string, arm: string, start: number): IntervalAggregate {
+  return {
+    flag,
+    arm,
+    start,
+    requests: 0,
+    errors: 0,
+    latency: { count: 0, sum: 0, sumSquares: 0, buckets: latencyBoundsMs.map(() => 0) },
+    conversions: 0,
+    revenueByUnit: new Map(),
+    exposed: new Set(),
+    hasRequests: false,
+    hasCommerce: false,
+  };
+}
+
+export function addOutcome(a: IntervalAggregate, o: Outcome): void {
+  if (o.request) {
+    a.hasRequests = true;
+    a.requests += 1;
+    if (o.error) a.errors += 1;
+  }
+  if (o.latencyMs !== undefined) {
+    const ms = Math.max(0, o.latencyMs);
+    a.latency.count += 1;
+    a.latency.sum += ms;
+    a.latency.sumSquares += ms * ms;
+    const i = latencyBoundsMs.findIndex((le) => ms <= le);
+    if (i >= 0) a.latency.buckets[i] = (a.latency.buckets[i] ?? 0) + 1;
+  }
+  const unit = o.unit ?? '';
+  if (o.exposed) {
+    a.hasCommerce = true;
+    a.exposed.add(unit);
+  }
+  if (o.conversion) {
+    a.hasCommerce = true;
+    a.conversions += 1;
+  }
+  if (o.revenue !== undefined) {
+    a.hasCommerce = true;
+    a.revenueByUnit.set(unit, (a.revenueByUnit.get(unit) ?? 0) + o.revenue);
+  }
+}
+
+/** Folds `from` into `into` (a batch that failed to send, back into the buffer). */
+export function mergeAggregate(into: IntervalAggregate, from: IntervalAggregate): void {
+  into.requests += from.requests;
+  into.errors += from.errors;
+  into.latency.count += from.latency.count;
+  into.latency.sum += from.latency.sum;
+  into.latency.sumSquares += from.latency.sumSquares;
+  into.latency.buckets = into.latency.buckets.map((n, i) => n + (from.latency.buckets[i] ?? 0));
+  into.conversions += from.conversions;
+  for (const [unit, r] of from.revenueByUnit)
+    into.revenueByUnit.set(unit, (into.revenueByUnit.get(unit) ?? 0) + r);
+  for (const unit of from.exposed) into.exposed.add(unit);
+  into.hasRequests ||= from.hasRequests;
+  into.hasCommerce ||= from.hasCommerce;
+}
+
+/**
+ * The record POST /api/signals accepts. Revenue is capped per unit before summing (the plan's cap, fixed before
+ * the rollout), and its squares go along so the revenue test can estimate variance.
+ */
+export function toSignalRecord(a: IntervalAggregate, revenueCap: number): Record<string, unknown> {
+  const record: Record<string, unknown> = { flag: a.flag, arm: a.arm, at: new Date(a.start).toISOString() };
+  if (a.hasRequests) {
+    record.requests = a.requests;
+    record.errors = a.errors;
+  }
+  if (a.latency.count > 0) {
+    let cumulative = 0;
+    const buckets: Array<{ le: number | '+Inf'; count: number }> = latencyBoundsMs.map((le, i) => {
+      cumulative += a.latency.buckets[i] ?? 0;
+      return { le, count: cumulative };
+    });
+    buckets.push({ le: '+Inf', count: a.latency.count });
+    record.latencyMs = {
+      count: a.latency.count,
+      sum: a.latency.sum,
+      sumSquares: a.latency.sumSquares,
+      buckets,
+    };
+  }
+  if (a.hasCommerce) {
+    let revenue = 0;
+    let revenueSquares = 0;
+    for (const r of a.revenueByUnit.values()) {
+      const capped = Math.min(r, revenueCap);
+      revenue += capped;
+      revenueSquares += capped * capped;
+    }
+    record.units = a.exposed.size;
+    record.conversions = a.conversions;
+    record.revenue = revenue;
+    record.revenueSquares = revenueSquares;
+  }
+  return record;
+}

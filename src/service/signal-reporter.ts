@@ -1,0 +1,171 @@
+// Buffers outcomes per flag, arm and interval in memory and posts closed intervals to POST /api/signals.
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import {
+  addOutcome,
+  emptyAggregate,
+  type IntervalAggregate,
+  mergeAggregate,
+  type Outcome,
+  toSignalRecord,
+} from './signal-aggregate.ts';
+
+export interface ReporterOptions {
+  /** Width of one aggregated interval; Rollgate stores by the minute, so a divisor of 60 s keeps units exact. */
+  intervalMs: number;
+  /** How often closed intervals are sent. */
+  flushMs: number;
+  /** Aggregates kept while Rollgate is unreachable; outcomes for new ones beyond this are dropped and counted. */
+  maxPending: number;
+  /** Per-unit revenue cap, the plan's guardrail `cap` (revenue per exposed user). */
+  revenueCap: number;
+  /** Longest wait between retries after failed posts. */
+  maxBackoffMs: number;
+  timeoutMs: number;
+}
+
+export const defaultReporterOptions: ReporterOptions = {
+  intervalMs: 10_000,
+  flushMs: 5_000,
+  maxPending: 5_000,
+  revenueCap: 200,
+  maxBackoffMs: 60_000,
+  timeoutMs: 5_000,
+};
+
+export interface ReporterTarget {
+  url: string;
+  token: string;
+}
+
+export type SignalReporter = ReturnType<typeof createSignalReporter>;
+
+export function createSignalReporter(deps: {
+  clock: Clock;
+  log: Logger;
+  options?: Partial<ReporterOptions>;
+}) {
+  const { clock, log } = deps;
+  const options = { ...defaultReporterOptions, ...deps.options };
+  const pending = new Map<string, IntervalAggregate>();
+  let target: ReporterTarget | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let sending: Promise<void> | undefined;
+  let failures = 0;
+  let retryAt = 0;
+  const counts = { sent: 0, dropped: 0, rejected: 0, failedPosts: 0 };
+  let lastError: string | null = null;
+
+  const keyOf = (flag: string, arm: string, start: number) => `${flag}\u0000${arm}\u0000${start}`;
+
+  /** Never blocks and never throws: a request's outcome is one map update. */
+  function record(outcome: Outcome): void {
+    const start = Math.floor(clock() / options.intervalMs) * options.intervalMs;
+    const key = keyOf(outcome.flag, outcome.arm, start);
+    let agg = pending.get(key);
+    if (!agg) {
+      if (pending.size >= options.maxPending) {
+        counts.dropped += 1;
+        return;
+      }
+      agg = emptyAggregate(outcome.flag, outcome.arm, start);
+      pending.set(key, agg);
+    }
+    addOutcome(agg, outcome);
+  }
+
+  function putBack(batch: IntervalAggregate[]) {
+    for (const a of batch) {
+      const key = keyOf(a.flag, a.arm, a.start);
+      const current = pending.get(key);
+      if (current) mergeAggregate(current, a);
+      else if (pending.size < options.maxPending) pending.set(key, a);
+      else counts.dropped += a.requests || 1;
+    }
+  }
+
+  async function post(batch: IntervalAggregate[], to: ReporterTarget) {
+    const records = batch.map((a) => toSignalRecord(a, options.revenueCap));
+    let res: Response;
+    try {
+      res = await fetch(to.url, {
+        method: 'POST',
+        headers: { authorization: to.token, 'content-type': 'application/json' },
+        body: JSON.stringify({ records }),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (err) {
+      return fail(batch, (err as Error).message);
+    }
+    const text = await res.text().catch(() => '');
+    if (res.ok) {
+      counts.sent += records.length;
+      failures = 0;
+      lastError = null;
+      return;
+    }
+    // Rate limits and server trouble pass; any other refusal would be refused again, so the batch is dropped.
+    if (res.status === 429 || res.status >= 500)
+      return fail(batch, `HTTP ${res.status} ${text.slice(0, 200)}`);
+    counts.rejected += records.length;
+    lastError = `HTTP ${res.status} ${text.slice(0, 200)}`;
+    log.error('signals rejected by Rollgate; batch dropped', {
+      status: res.status,
+      body: text.slice(0, 500),
+    });
+  }
+
+  function fail(batch: IntervalAggregate[], message: string) {
+    putBack(batch);
+    counts.failedPosts += 1;
+    failures += 1;
+    lastError = message;
+    const wait = Math.min(options.maxBackoffMs, options.flushMs * 2 ** (failures - 1));
+    retryAt = Date.now() + wait;
+    log.warn('posting signals failed; will retry', { err: message, retryInMs: wait, pending: pending.size });
+  }
+
+  /** Sends closed intervals (all of them when `all`); one post at a time. */
+  function flush(all = false): Promise<void> {
+    if (sending) return sending.then(() => (all ? flush(true) : undefined));
+    const to = target;
+    if (!to || pending.size === 0) return Promise.resolve();
+    const openFrom = Math.floor(clock() / options.intervalMs) * options.intervalMs;
+    const batch: IntervalAggregate[] = [];
+    for (const [key, a] of pending) {
+      if (!all && a.start >= openFrom) continue;
+      batch.push(a);
+      pending.delete(key);
+    }
+    if (!batch.length) return Promise.resolve();
+    sending = post(batch, to).finally(() => {
+      sending = undefined;
+    });
+    return sending;
+  }
+
+  return {
+    record,
+    flush,
+    start(to: ReporterTarget) {
+      target = to;
+      clearInterval(timer);
+      // Backoff is measured on the wall clock: the injected clock may be a simulation's.
+      timer = setInterval(() => {
+        if (Date.now() >= retryAt) void flush();
+      }, options.flushMs);
+      timer.unref();
+    },
+    /** Sends everything buffered, open intervals included, once; what still fails is reported as lost. */
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await flush(true);
+      if (pending.size)
+        log.warn('signals not delivered at shutdown', { aggregates: pending.size, lastError });
+    },
+    stats() {
+      return { pending: pending.size, ...counts, consecutiveFailures: failures, lastError };
+    },
+  };
+}
