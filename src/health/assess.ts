@@ -1,0 +1,105 @@
+// Turns a plan's guardrails and a flag's stored signals into a verdict with evidence: pure, time comes in.
+import type { Plan } from '../plans/schema.ts';
+import { assessGuardrail, guardrailWeight } from './assess-guardrail.ts';
+import { splitAlpha } from './detectors/combine.ts';
+import { sampleRatioTest } from './detectors/srm.ts';
+import { type Interval, toIntervals, trafficOf } from './intervals.ts';
+import { type FlagSeries, minuteMs } from './series.ts';
+import { type SrmVerdict, type Verdict, worstStatus } from './verdict.ts';
+
+export interface AssessContext {
+  now: number;
+  stageStartedAt: number | null;
+  rolloutStartedAt: number | null;
+  /** Percent of users served the change now (treatment share of the split). */
+  percent: number;
+  /** The rollout phase; 'completed' switches count guardrails to drift against the holdback. */
+  phase: string;
+  /** No signal for this long makes the verdict stale (hold, never promote). */
+  staleAfterMs?: number;
+  /** How far before the rollout start control's history is read for thresholds and baselines. */
+  historyMs?: number;
+}
+
+export const assessDefaults = {
+  staleAfterMs: 5 * minuteMs,
+  historyMs: 24 * 60 * minuteMs,
+  /** ≤ 5 % false drift alarms in 14 days of one-minute intervals: ARL0 ≥ 14·1440 / 0.05. */
+  driftArl0Intervals: (14 * 1440) / 0.05,
+};
+
+/** Where reading the series must start for `assess` to see everything it uses. */
+export function seriesStart(ctx: Pick<AssessContext, 'now' | 'rolloutStartedAt' | 'historyMs'>): number {
+  const historyMs = ctx.historyMs ?? assessDefaults.historyMs;
+  return (ctx.rolloutStartedAt ?? ctx.now) - historyMs;
+}
+
+const ceilMinute = (t: number) => Math.ceil(t / minuteMs) * minuteMs;
+
+export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verdict {
+  const intervals = toIntervals(series).filter((i) => i.start <= ctx.now);
+  const rolloutStart = ctx.rolloutStartedAt ?? series.since;
+  const stageStart = ctx.stageStartedAt ?? rolloutStart;
+  const before = (t: number) => intervals.filter((i) => i.start + i.width <= t);
+  const from = (t: number) => intervals.filter((i) => i.start >= Math.floor(t / minuteMs) * minuteMs);
+
+  const rollout = plan.rollout;
+  const guardrails = rollout?.guardrails ?? [];
+  // Bonferroni by kind (guardrailWeight): the family of guardrails keeps the plan's α.
+  const alphas = guardrails.length ? splitAlpha(rollout?.alpha ?? 0.01, guardrails.map(guardrailWeight)) : [];
+  const drift = ctx.phase === 'completed' && (rollout?.holdback ?? 0) > 0;
+  const window = drift ? from(stageStart) : from(rolloutStart);
+  const history = before(rolloutStart);
+  const verdicts = guardrails.map((g, index) =>
+    assessGuardrail(g, index, {
+      alpha: alphas[index] ?? 0.01,
+      intervals: window,
+      history,
+      drift,
+      driftArl0Intervals: assessDefaults.driftArl0Intervals,
+    }),
+  );
+
+  // A minute that straddles the stage start mixes two splits: the split and the exposure count whole minutes after it.
+  const stage = intervals.filter((i) => i.start >= ceilMinute(stageStart));
+  const traffic = trafficOf(stage);
+  const lastSignal = intervals.reduce(
+    (last, i) => (hasSignal(i) ? Math.max(last, i.start) : last),
+    -Infinity,
+  );
+  return {
+    at: ctx.now,
+    status: worstStatus(verdicts.map((v) => v.status)),
+    guardrails: verdicts,
+    srm: srm(plan, traffic, ctx.percent),
+    exposure: {
+      treatmentRequests: traffic.treatment,
+      controlRequests: traffic.control,
+      since: ctx.stageStartedAt,
+    },
+    stale: ctx.now - lastSignal > (ctx.staleAfterMs ?? assessDefaults.staleAfterMs),
+  };
+}
+
+function hasSignal(i: Interval): boolean {
+  return [i.treatment, i.control].some(
+    (a) => a.errors.count + a.exposures.count + a.latency.count + a.conversions.count + a.revenue.count > 0,
+  );
+}
+
+function srm(plan: Plan, traffic: ReturnType<typeof trafficOf>, percent: number): SrmVerdict {
+  // Constraints send ineligible users to control, so the configured percent no longer predicts the split.
+  if (plan.constraints.length > 0) {
+    return {
+      status: 'insufficient-data',
+      summary: 'split: not checked, constraints make the eligible population unknown',
+      evidence: { treatment: traffic.treatment, control: traffic.control, unit: traffic.unit },
+    };
+  }
+  const verdict = sampleRatioTest({ treatment: traffic.treatment, control: traffic.control }, percent / 100);
+  return {
+    ...verdict,
+    summary: `${verdict.summary} (${traffic.unit})`,
+    evidence: { ...verdict.evidence, unit: traffic.unit },
+  };
+}

@@ -1,0 +1,209 @@
+// The one ingestion path for health signals: records (from POST /api/signals, Unleash metrics or replay) folded into stored buckets.
+import type { Clock } from '../clock.ts';
+import type { Db } from '../db/open.ts';
+import type { Logger } from '../log.ts';
+import { defaultBoundFor, minLogLatencyMs, minuteOf, type SignalMetric } from './series.ts';
+import type { IntervalRecord, LatencyHistogram, OutcomeRecord, SignalRecord } from './signal-schema.ts';
+import { type BatchWriter, createSignalStore, type SignalStore } from './signal-store.ts';
+import { unleashMetricsToRecords } from './unleash-metrics.ts';
+
+export interface SignalIngestDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  /** Share the store with readers; one is created on `db` otherwise. */
+  store?: SignalStore;
+}
+
+export type SignalIngest = ReturnType<typeof createSignalIngest>;
+
+export function createSignalIngest(deps: SignalIngestDeps) {
+  const { clock, log } = deps;
+  const store = deps.store ?? createSignalStore(deps.db);
+
+  /** Stores a validated batch in one transaction, committed before it returns. */
+  function ingest(records: readonly SignalRecord[]): { accepted: number } {
+    const outcomes = createOutcomeSums(clock());
+    store.writeBatch((w) => {
+      for (const r of records) {
+        if ('ok' in r) outcomes.add(r);
+        else writeInterval(w, r);
+      }
+      outcomes.flush(w);
+    });
+    return { accepted: records.length };
+  }
+
+  function ingestUnleashMetrics(
+    payload: unknown,
+    source: { appName?: string; instanceId?: string },
+  ): { accepted: number } {
+    const records = unleashMetricsToRecords(payload, clock());
+    log.debug('unleash metrics', { ...source, records: records.length });
+    return ingest(records);
+  }
+
+  return { ingest, ingestUnleashMetrics, store };
+}
+
+/** An interval record goes straight to its buckets: the upsert accumulates repeats. */
+function writeInterval(w: BatchWriter, r: IntervalRecord): void {
+  const start = minuteOf(r.at);
+  if (r.requests !== undefined || r.errors !== undefined) {
+    const errors = r.errors ?? 0;
+    w.bucket(r.flag, start, 'errors', r.arm, r.requests ?? 0, errors, errors);
+  }
+  if (r.latencyMs) writeLatency(w, r, start, r.latencyMs);
+  const units = r.units ?? r.requests ?? 0;
+  if (r.conversions !== undefined) w.bucket(r.flag, start, 'conversions', r.arm, units, r.conversions, null);
+  if (r.revenue !== undefined)
+    w.bucket(r.flag, start, 'revenue', r.arm, units, r.revenue, r.revenueSquares ?? null);
+  if (r.exposures !== undefined) w.bucket(r.flag, start, 'exposures', r.arm, r.exposures, 0, 0);
+}
+
+/** The histogram as per-bucket counts, and log latency estimated with each bucket at its geometric midpoint. */
+function writeLatency(w: BatchWriter, r: IntervalRecord, start: number, h: LatencyHistogram): void {
+  w.bucket(r.flag, start, 'latency', r.arm, h.count, h.sum, h.sumSquares ?? null);
+  if (!h.buckets?.some((b) => b.le !== '+Inf')) return;
+  let below = 0;
+  let lower = 0;
+  let logSum = 0;
+  let logSumsq = 0;
+  let finiteSum = 0;
+  for (const b of h.buckets) {
+    if (b.le === '+Inf') break;
+    const n = b.count - below;
+    w.histogram(r.flag, start, r.arm, b.le, n);
+    const mid = lower > 0 ? Math.sqrt(lower * b.le) : b.le / 2;
+    const ln = Math.log(Math.max(mid, minLogLatencyMs));
+    logSum += n * ln;
+    logSumsq += n * ln * ln;
+    finiteSum += n * mid;
+    below = b.count;
+    lower = b.le;
+  }
+  const overflow = h.count - below;
+  if (overflow > 0) {
+    w.histogram(r.flag, start, r.arm, Number.POSITIVE_INFINITY, overflow);
+    // The overflow's mean is what the sum leaves over, and at least the last bound.
+    const ln = Math.log(Math.max(lower, (h.sum - finiteSum) / overflow, minLogLatencyMs));
+    logSum += overflow * ln;
+    logSumsq += overflow * ln * ln;
+  }
+  w.bucket(r.flag, start, 'log-latency', r.arm, h.count, logSum, logSumsq);
+}
+
+interface Sum {
+  flag: string;
+  arm: string;
+  start: number;
+  count: number;
+  sum: number;
+  sumsq: number;
+}
+
+interface UnitGroup {
+  flag: string;
+  arm: string;
+  start: number;
+  /** Conversions and revenue per unit id; records without an id are units of their own. */
+  units: Map<string, { conversions: number; revenue: number }>;
+  anonymous: Array<{ conversions: number; revenue: number }>;
+  hasConversions: boolean;
+  hasRevenue: boolean;
+}
+
+/**
+ * Per-request outcomes repeat their (flag, arm, minute) a lot, so they are summed in memory first and written
+ * once per bucket. Units are the distinct users (or sessions) of one batch and minute: a sender batching per
+ * minute counts them exactly.
+ */
+function createOutcomeSums(now: number) {
+  const sums = new Map<string, Sum & { metric: SignalMetric }>();
+  const histograms = new Map<
+    string,
+    { flag: string; arm: string; start: number; le: number; count: number }
+  >();
+  const groups = new Map<string, UnitGroup>();
+
+  const add = (r: OutcomeRecord, start: number, metric: SignalMetric, value: number) => {
+    const key = `${r.flag}\u0000${r.arm}\u0000${metric}\u0000${start}`;
+    const s = sums.get(key);
+    if (s) {
+      s.count += 1;
+      s.sum += value;
+      s.sumsq += value * value;
+    } else
+      sums.set(key, { flag: r.flag, arm: r.arm, start, metric, count: 1, sum: value, sumsq: value * value });
+  };
+
+  function addLatency(r: OutcomeRecord, start: number, ms: number) {
+    add(r, start, 'latency', ms);
+    add(r, start, 'log-latency', Math.log(Math.max(ms, minLogLatencyMs)));
+    const le = defaultBoundFor(ms);
+    const key = `${r.flag}\u0000${r.arm}\u0000${start}\u0000${le}`;
+    const h = histograms.get(key);
+    if (h) h.count += 1;
+    else histograms.set(key, { flag: r.flag, arm: r.arm, start, le, count: 1 });
+  }
+
+  function addUnit(r: OutcomeRecord, start: number) {
+    const key = `${r.flag}\u0000${r.arm}\u0000${start}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = {
+        flag: r.flag,
+        arm: r.arm,
+        start,
+        units: new Map(),
+        anonymous: [],
+        hasConversions: false,
+        hasRevenue: false,
+      };
+      groups.set(key, g);
+    }
+    const conversions = r.conversion === undefined ? 0 : Number(r.conversion);
+    const revenue = r.revenue ?? 0;
+    g.hasConversions ||= r.conversion !== undefined;
+    g.hasRevenue ||= r.revenue !== undefined;
+    const id =
+      r.userId !== undefined ? `u:${r.userId}` : r.sessionId !== undefined ? `s:${r.sessionId}` : null;
+    const unit = id === null ? undefined : g.units.get(id);
+    if (unit) {
+      unit.conversions += conversions;
+      unit.revenue += revenue;
+    } else if (id === null) g.anonymous.push({ conversions, revenue });
+    else g.units.set(id, { conversions, revenue });
+  }
+
+  function flushUnits(w: BatchWriter, g: UnitGroup) {
+    if (!g.hasConversions && !g.hasRevenue) return;
+    const all = [...g.units.values(), ...g.anonymous];
+    let conv = 0;
+    let convSq = 0;
+    let rev = 0;
+    let revSq = 0;
+    for (const u of all) {
+      conv += u.conversions;
+      convSq += u.conversions * u.conversions;
+      rev += u.revenue;
+      revSq += u.revenue * u.revenue;
+    }
+    if (g.hasConversions) w.bucket(g.flag, g.start, 'conversions', g.arm, all.length, conv, convSq);
+    if (g.hasRevenue) w.bucket(g.flag, g.start, 'revenue', g.arm, all.length, rev, revSq);
+  }
+
+  return {
+    add(r: OutcomeRecord) {
+      const start = minuteOf(r.at ?? now);
+      add(r, start, 'errors', r.ok ? 0 : 1);
+      if (r.latencyMs !== undefined) addLatency(r, start, r.latencyMs);
+      addUnit(r, start);
+    },
+    flush(w: BatchWriter) {
+      for (const s of sums.values()) w.bucket(s.flag, s.start, s.metric, s.arm, s.count, s.sum, s.sumsq);
+      for (const h of histograms.values()) w.histogram(h.flag, h.start, h.arm, h.le, h.count);
+      for (const g of groups.values()) flushUnits(w, g);
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// SQL for health signals: accumulating upserts per (flag, arm, metric, minute), series reads, retention with roll-up.
+import type { Db } from '../db/open.ts';
+import {
+  type FlagSeries,
+  type HistogramPoint,
+  hourMs,
+  minuteMs,
+  type SignalMetric,
+  type SignalPoint,
+} from './series.ts';
+
+/** What one batch adds, bucket by bucket, inside its transaction. */
+export interface BatchWriter {
+  bucket(
+    flag: string,
+    start: number,
+    metric: SignalMetric,
+    arm: string,
+    count: number,
+    sum: number,
+    sumsq: number | null,
+  ): void;
+  /** Latency observations in (previous bound, le] ms. */
+  histogram(flag: string, start: number, arm: string, le: number, count: number): void;
+}
+
+export interface Retention {
+  /** Minute buckets older than this are rolled up into hour buckets. */
+  rawRetentionMs: number;
+  /** Buckets of any width older than this are dropped. */
+  retentionMs: number;
+}
+
+export type SignalStore = ReturnType<typeof createSignalStore>;
+
+export function createSignalStore(db: Db) {
+  const upsertBucket = db.prepare(
+    `INSERT INTO signal_buckets (flag, start, metric, arm, width, count, sum, sumsq) VALUES (?, ?, ?, ?, ${minuteMs}, ?, ?, ?)
+     ON CONFLICT (flag, start, metric, arm, width) DO UPDATE SET
+       count = count + excluded.count, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
+  );
+  const upsertHistogram = db.prepare(
+    `INSERT INTO signal_histograms (flag, start, metric, arm, width, le, count) VALUES (?, ?, 'latency', ?, ${minuteMs}, ?, ?)
+     ON CONFLICT (flag, start, metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
+  );
+  const points = db.prepare<[string, number], SignalPoint>(
+    `SELECT start, width, arm, metric, count, sum, sumsq FROM signal_buckets
+     WHERE flag = ? AND start >= ? ORDER BY start, metric, arm`,
+  );
+  const histograms = db.prepare<[string, number], HistogramPoint>(
+    `SELECT start, width, arm, le, count FROM signal_histograms
+     WHERE flag = ? AND start >= ? AND metric = 'latency' ORDER BY start, arm, le`,
+  );
+  // SUM skips NULLs, so an hour keeps a sum of squares only when every minute in it had one.
+  const rollUpBuckets = db.prepare(
+    `INSERT INTO signal_buckets (flag, start, metric, arm, width, count, sum, sumsq)
+     SELECT flag, (start / ${hourMs}) * ${hourMs}, metric, arm, ${hourMs}, SUM(count), SUM(sum),
+       CASE WHEN COUNT(sumsq) = COUNT(*) THEN SUM(sumsq) END
+     FROM signal_buckets WHERE width = ${minuteMs} AND start < ?
+     GROUP BY flag, start / ${hourMs}, metric, arm
+     ON CONFLICT (flag, start, metric, arm, width) DO UPDATE SET
+       count = count + excluded.count, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
+  );
+  const rollUpHistograms = db.prepare(
+    `INSERT INTO signal_histograms (flag, start, metric, arm, width, le, count)
+     SELECT flag, (start / ${hourMs}) * ${hourMs}, metric, arm, ${hourMs}, le, SUM(count)
+     FROM signal_histograms WHERE width = ${minuteMs} AND start < ?
+     GROUP BY flag, start / ${hourMs}, metric, arm, le
+     ON CONFLICT (flag, start, metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
+  );
+  const dropRawBuckets = db.prepare(`DELETE FROM signal_buckets WHERE width = ${minuteMs} AND start < ?`);
+  const dropRawHistograms = db.prepare(
+    `DELETE FROM signal_histograms WHERE width = ${minuteMs} AND start < ?`,
+  );
+  const dropOldBuckets = db.prepare('DELETE FROM signal_buckets WHERE start < ?');
+  const dropOldHistograms = db.prepare('DELETE FROM signal_histograms WHERE start < ?');
+
+  const writer: BatchWriter = {
+    bucket: (flag, start, metric, arm, count, sum, sumsq) => {
+      upsertBucket.run(flag, start, metric, arm, count, sum, sumsq);
+    },
+    histogram: (flag, start, arm, le, count) => {
+      if (count > 0) upsertHistogram.run(flag, start, arm, le, count);
+    },
+  };
+  const writeBatch = db.transaction((fill: (w: BatchWriter) => void) => fill(writer));
+
+  const prune = db.transaction((now: number, retention: Retention) => {
+    // Whole hours only, so each hour is rolled up once and never split between widths.
+    const rawCutoff = Math.floor((now - retention.rawRetentionMs) / hourMs) * hourMs;
+    const rolledUp = rollUpBuckets.run(rawCutoff).changes;
+    rollUpHistograms.run(rawCutoff);
+    const rawDropped = dropRawBuckets.run(rawCutoff).changes;
+    dropRawHistograms.run(rawCutoff);
+    const oldCutoff = now - retention.retentionMs;
+    const dropped = dropOldBuckets.run(oldCutoff).changes;
+    dropOldHistograms.run(oldCutoff);
+    return { rolledUp, rawDropped, dropped };
+  });
+
+  return {
+    /**
+     * Runs `fill` in one transaction, its writes accumulating into stored buckets: all of the batch is stored,
+     * or none of it (a throw rolls back). Committed when this returns.
+     */
+    writeBatch(fill: (w: BatchWriter) => void): void {
+      writeBatch(fill);
+    },
+    /** A flag's buckets and latency histograms starting at or after `since`, oldest first. */
+    series(flag: string, since: number): FlagSeries {
+      return { flag, since, points: points.all(flag, since), histograms: histograms.all(flag, since) };
+    },
+    /** Rolls minute buckets older than the raw retention into hours and drops everything past retention. */
+    prune(now: number, retention: Retention): { rolledUp: number; rawDropped: number; dropped: number } {
+      return prune(now, retention);
+    },
+  };
+}

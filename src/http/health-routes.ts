@@ -1,0 +1,88 @@
+// GET /api/admin/flags/:name/health: the flag's signal series per interval and arm, and the verdicts assess gives now.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { FlagHealth } from '../health/flag-health.ts';
+import type { FlagSeries, SignalPoint } from '../health/series.ts';
+import type { SignalStore } from '../health/signal-store.ts';
+import type { Verdict } from '../health/verdict.ts';
+import type { Controller } from '../rollout/controller.ts';
+import type { AuthEnv } from './auth.ts';
+import { query } from './validate.ts';
+
+const healthQuery = z.strictObject({
+  since: z
+    .union([z.iso.datetime({ offset: true }), z.coerce.number().int().min(0)])
+    .optional()
+    .describe('Series start (ISO time or epoch ms); default one hour ago.'),
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+type ArmView = Record<string, number | null>;
+
+/** Per interval and arm, the numbers a person reads: requests and errors, mean latency, conversions per unit. */
+function seriesView(points: readonly SignalPoint[]) {
+  const intervals = new Map<string, { start: string; widthMs: number; arms: Record<string, ArmView> }>();
+  for (const p of points) {
+    const key = `${p.start}/${p.width}`;
+    let interval = intervals.get(key);
+    if (!interval) {
+      interval = { start: new Date(p.start).toISOString(), widthMs: p.width, arms: {} };
+      intervals.set(key, interval);
+    }
+    const arm = interval.arms[p.arm] ?? {};
+    interval.arms[p.arm] = arm;
+    switch (p.metric) {
+      case 'errors':
+        arm.requests = p.count;
+        arm.errors = p.sum;
+        break;
+      case 'latency':
+        arm.latencyCount = p.count;
+        arm.latencyMeanMs = p.count > 0 ? p.sum / p.count : null;
+        break;
+      case 'conversions':
+        arm.units = p.count;
+        arm.conversions = p.sum;
+        break;
+      case 'revenue':
+        arm.revenueUnits = p.count;
+        arm.revenue = p.sum;
+        break;
+      case 'exposures':
+        arm.exposures = p.count;
+        break;
+    }
+  }
+  return [...intervals.values()];
+}
+
+export function verdictView(v: Verdict) {
+  return { ...v, at: iso(v.at), exposure: { ...v.exposure, since: iso(v.exposure.since) } };
+}
+
+export function createHealthRoutes(deps: {
+  controller: Controller;
+  flagHealth: FlagHealth;
+  signalStore: SignalStore;
+}) {
+  const { controller, flagHealth, signalStore } = deps;
+  const app = new Hono<AuthEnv>();
+  app.get('/flags/:name/health', (c) => {
+    const q = query(c, healthQuery);
+    const flag = controller.requireFlag(c.req.param('name'));
+    const now = controller.clock();
+    const { verdict, series } = flagHealth.check(flag, now);
+    const since =
+      q.since === undefined ? now - 3_600_000 : typeof q.since === 'number' ? q.since : Date.parse(q.since);
+    const shown: FlagSeries = since >= series.since ? series : signalStore.series(flag.plan.name, since);
+    return c.json({
+      flag: flag.plan.name,
+      phase: flag.state.phase,
+      percent: flag.percent,
+      verdict: verdictView(verdict),
+      series: { since: iso(since), intervals: seriesView(shown.points.filter((p) => p.start >= since)) },
+    });
+  });
+  return app;
+}

@@ -1,0 +1,119 @@
+// Test 1: hand-computed increments, both forms, sticky alarms, statuses, and the Ville guarantee under A/A.
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../../../src/health/bench-detect/prng.ts';
+import {
+  countTestVerdict,
+  detectorThresholdFor,
+  initCountTest,
+  requestsToDetect,
+  updateCountTest,
+} from '../../../src/health/detectors/count-test.ts';
+import { logMeanExp, shareIncrement } from '../../../src/health/detectors/split-likelihood.ts';
+
+describe('the per-interval increment ℓ_k(r)', () => {
+  it('matches the hand computation', () => {
+    // n_T = 100, n_C = 900 → s = 0.1; e_T = 3, e_C = 2. For r = 2: p = 0.2/1.1 = 0.181818;
+    // 3·ln(p/s) = 3·ln 1.818182 = 1.793511; 2·ln((1−p)/(1−s)) = 2·ln 0.909091 = −0.190620; ℓ = 1.602891.
+    // For r = 10: 3·ln 10 − 5·ln 1.9 = 6.907755 − 3.209269 = 3.698486.
+    const interval = { nT: 100, nC: 900, eT: 3, eC: 2 };
+    expect(shareIncrement(interval, 2)).toBeCloseTo(1.602891, 6);
+    expect(shareIncrement(interval, 10)).toBeCloseTo(3.698486, 6);
+  });
+
+  it('is zero with no bad events or with an empty arm', () => {
+    expect(shareIncrement({ nT: 100, nC: 900, eT: 0, eC: 0 }, 2)).toBe(0);
+    expect(shareIncrement({ nT: 0, nC: 900, eT: 0, eC: 4 }, 2)).toBe(0);
+    expect(shareIncrement({ nT: 100, nC: 0, eT: 4, eC: 0 }, 2)).toBe(0);
+  });
+});
+
+describe('the count test', () => {
+  it('alarms exactly when the mixture e-value reaches 1/α', () => {
+    // s = 0.5 and every bad event in treatment: ℓ(r) = e_T·ln(2r/(1+r)). With e_T = 10:
+    // L = 5.97837 (r=10), 5.10826 (5), 4.05465 (3), 2.87682 (2), 1.82322 (1.5), 1.05361 (1.25);
+    // mean of exp = (394.70 + 165.38 + 57.665 + 17.758 + 6.1917 + 2.8680)/6 = 107.43 ≥ 100.
+    // With e_T = 9 every L is 0.9 times that: mean of exp = 62.6 < 100.
+    const start = initCountTest({ alpha: 0.01, form: 'cumulative' });
+    const ten = updateCountTest(start, { nT: 1000, nC: 1000, eT: 10, eC: 0 });
+    expect(logMeanExp(ten.cumulative)).toBeCloseTo(Math.log(107.43), 3);
+    expect(ten.alarm).toMatchObject({ interval: 1, form: 'cumulative' });
+    const nine = updateCountTest(start, { nT: 1000, nC: 1000, eT: 9, eC: 0 });
+    expect(nine.alarm).toBeNull();
+  });
+
+  it('reflects at zero in the reflected form while the cumulative form goes negative', () => {
+    const healthy = { nT: 500, nC: 500, eT: 0, eC: 4 };
+    const s = updateCountTest(initCountTest({ alpha: 0.01, form: 'both' }), healthy);
+    // Grid index 2 is r = 2: ℓ(2) = −4·ln 1.5 = −1.621860.
+    expect(s.cumulative[2]).toBeCloseTo(-1.62186, 5);
+    expect(s.reflected.every((w) => w === 0)).toBe(true);
+  });
+
+  it('catches a late regression with the reflected form while the cumulative one is still in its hole', () => {
+    let both = initCountTest({ alpha: 0.01, form: 'both', detectorThreshold: 1000 });
+    let cumulative = initCountTest({ alpha: 0.01, form: 'cumulative' });
+    const feed = (i: { nT: number; nC: number; eT: number; eC: number }) => {
+      both = updateCountTest(both, i);
+      cumulative = updateCountTest(cumulative, i);
+    };
+    for (let k = 0; k < 60; k++) feed({ nT: 50, nC: 950, eT: 0, eC: 5 });
+    for (let k = 0; k < 8; k++) feed({ nT: 50, nC: 950, eT: 2, eC: 5 });
+    expect(both.alarm?.form).toBe('reflected');
+    expect(cumulative.alarm).toBeNull();
+  });
+
+  it('stays regressed once it fired, whatever follows', () => {
+    let s = updateCountTest(initCountTest({ alpha: 0.01, form: 'cumulative' }), {
+      nT: 1000,
+      nC: 1000,
+      eT: 12,
+      eC: 0,
+    });
+    for (let k = 0; k < 50; k++) s = updateCountTest(s, { nT: 1000, nC: 1000, eT: 0, eC: 10 });
+    const v = countTestVerdict(s);
+    expect(v.status).toBe('regressed');
+    expect(v.evidence.alarm?.interval).toBe(1);
+    expect(v.evidence.treatment).toMatchObject({ requests: 51000, events: 12 });
+  });
+
+  it('says insufficient-data until treatment exposure could have caught a doubling, then healthy', () => {
+    let s = initCountTest({ alpha: 0.01, form: 'both' });
+    for (let k = 0; k < 10; k++) s = updateCountTest(s, { nT: 50, nC: 950, eT: 0, eC: 5 });
+    expect(countTestVerdict(s).status).toBe('insufficient-data');
+    for (let k = 0; k < 100; k++) s = updateCountTest(s, { nT: 50, nC: 950, eT: 0, eC: 5 });
+    const v = countTestVerdict(s);
+    expect(v.status).toBe('healthy');
+    // Control rate (550 + 0.5)/(104500 + 1) ≈ 0.005268 → ln 600 / (0.005268·0.386294) ≈ 3,144 requests.
+    expect(v.evidence.minTreatmentRequests).toBe(3144);
+  });
+
+  it('matches DETECTION.md: about 3,300 requests for a doubling and 320 for 5× at 0.5 %', () => {
+    expect(requestsToDetect(2, 0.005, 0.01, 6)).toBeCloseTo(3312, 0);
+    expect(requestsToDetect(5, 0.005, 0.01, 6)).toBeCloseTo(316, 0);
+  });
+
+  it('sets A from a horizon and a share of α (Doob on the Shiryaev–Roberts mixture)', () => {
+    expect(detectorThresholdFor(0.005, 1440)).toBe(288_001);
+  });
+});
+
+describe('the guarantee under A/A', () => {
+  it('keeps false alarms of the cumulative form under α over many seeds and looks', () => {
+    const seeds = 1000;
+    const alpha = 0.05;
+    let fired = 0;
+    for (let seed = 0; seed < seeds; seed++) {
+      const rng = createRng(4242, seed);
+      let s = initCountTest({ alpha, form: 'cumulative' });
+      for (let k = 0; k < 300 && !s.alarm; k++) {
+        const share = k < 100 ? 0.05 : 0.25;
+        const nT = rng.poisson(1000 * share);
+        const nC = rng.poisson(1000 * (1 - share));
+        s = updateCountTest(s, { nT, nC, eT: rng.binomial(nT, 0.01), eC: rng.binomial(nC, 0.01) });
+      }
+      if (s.alarm) fired++;
+    }
+    // Ville: P(ever ≥ 1/α) ≤ α, exposure changing midway; three standard errors of sampling slack.
+    expect(fired / seeds).toBeLessThanOrEqual(alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / seeds));
+  });
+});
