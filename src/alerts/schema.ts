@@ -1,0 +1,101 @@
+// Alert webhook payloads as their senders document them (tolerant of extra fields), and the one alert shape inside.
+import { z } from 'zod';
+
+export const alertSources = ['alertmanager', 'grafana', 'generic'] as const;
+export type AlertSource = (typeof alertSources)[number];
+export type AlertStatus = 'firing' | 'resolved';
+
+/** The one shape every adapter produces; matching, storage and rollback only ever see this. */
+export interface Alert {
+  source: AlertSource;
+  fingerprint: string;
+  status: AlertStatus;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** When this firing episode began (ms since epoch); null when the sender did not say. */
+  startsAt: number | null;
+  summary: string | null;
+}
+
+const status = z.enum(['firing', 'resolved']);
+
+// Senders are other people's software: scalar label values are accepted and kept as strings.
+const stringMap = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
+);
+
+const MAX_ALERTS = 1000;
+
+/** One alert inside an Alertmanager (version 4) or Grafana unified alerting webhook body. */
+const webhookAlert = z.object({
+  status,
+  labels: stringMap,
+  annotations: stringMap.default({}),
+  startsAt: z.string().optional(),
+  endsAt: z.string().optional(),
+  generatorURL: z.string().optional(),
+  fingerprint: z.string().min(1).optional(),
+});
+
+/** Prometheus Alertmanager `webhook_config` body; the shape has been version "4" since Alertmanager 0.9. */
+export const alertmanagerPayload = z.object({
+  version: z
+    .string()
+    .refine((v) => v === '4', {
+      message: 'only version "4" of the Alertmanager webhook payload is understood',
+    })
+    .optional(),
+  groupKey: z.string().optional(),
+  truncatedAlerts: z.number().int().min(0).optional(),
+  status: status.optional(),
+  receiver: z.string().optional(),
+  groupLabels: stringMap.optional(),
+  commonLabels: stringMap.optional(),
+  commonAnnotations: stringMap.optional(),
+  externalURL: z.string().optional(),
+  alerts: z.array(webhookAlert).max(MAX_ALERTS),
+});
+export type AlertmanagerPayload = z.output<typeof alertmanagerPayload>;
+
+/** Grafana unified alerting webhook contact point body: Alertmanager's shape plus Grafana's own fields. */
+export const grafanaPayload = z.object({
+  receiver: z.string().optional(),
+  status: status.optional(),
+  orgId: z.number().optional(),
+  alerts: z
+    .array(
+      webhookAlert.extend({
+        silenceURL: z.string().optional(),
+        dashboardURL: z.string().optional(),
+        panelURL: z.string().optional(),
+        values: z.record(z.string(), z.unknown()).nullish(),
+        valueString: z.string().optional(),
+      }),
+    )
+    .max(MAX_ALERTS),
+  groupLabels: stringMap.optional(),
+  commonLabels: stringMap.optional(),
+  commonAnnotations: stringMap.optional(),
+  externalURL: z.string().optional(),
+  version: z.string().optional(),
+  groupKey: z.string().optional(),
+  truncatedAlerts: z.number().int().min(0).optional(),
+  title: z.string().optional(),
+  state: z.string().optional(),
+  message: z.string().optional(),
+});
+export type GrafanaPayload = z.output<typeof grafanaPayload>;
+
+/** Rollgate's own small shape, for scripts and curl: one alert or a list of them. */
+const genericAlert = z.object({
+  labels: stringMap.refine((l) => Object.keys(l).length > 0, { message: 'at least one label is needed' }),
+  status: status.default('firing'),
+  summary: z.string().max(2000).optional(),
+  fingerprint: z.string().min(1).max(200).optional(),
+  annotations: stringMap.optional(),
+  startsAt: z.string().optional(),
+});
+export const genericPayload = z.union([genericAlert, z.array(genericAlert).min(1).max(MAX_ALERTS)]);
+export type GenericAlert = z.output<typeof genericAlert>;
+export type GenericPayload = z.output<typeof genericPayload>;
