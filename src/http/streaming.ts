@@ -1,0 +1,114 @@
+// Server-Sent Events for unleash-client's streaming mode: hydrate on connect, push each change as a delta.
+import { Hono } from 'hono';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
+import type { UnleashFeature } from '../evaluation/types.ts';
+import type { Logger } from '../log.ts';
+import type { ServedDelta, ServedDocument, ServedFeatures } from '../rollout/served.ts';
+import type { AuthEnv } from './auth.ts';
+
+/** The SDK drops a stream that is silent for 60 s; a comment line well before that keeps it open. */
+export const DEFAULT_HEARTBEAT_MS = 25_000;
+
+interface Client {
+  stream: SSEStreamingApi;
+  /** Writes are chained so a client sees its hydration before any delta, and deltas in order. */
+  queue: Promise<void>;
+  end: () => void;
+}
+
+type DeltaEvent =
+  | { type: 'hydration'; eventId: number; features: readonly UnleashFeature[]; segments: [] }
+  | { type: 'feature-updated'; eventId: number; feature: UnleashFeature }
+  | { type: 'feature-removed'; eventId: number; featureName: string; project: string };
+
+const hydration = (doc: ServedDocument): DeltaEvent[] => [
+  { type: 'hydration', eventId: doc.revision, features: doc.features, segments: [] },
+];
+
+const deltaEvents = (revision: number, delta: ServedDelta): DeltaEvent[] => [
+  ...delta.updated.map((feature) => ({ type: 'feature-updated' as const, eventId: revision, feature })),
+  ...delta.removed.map((featureName) => ({
+    type: 'feature-removed' as const,
+    eventId: revision,
+    featureName,
+    project: 'default',
+  })),
+];
+
+export type StreamingHub = ReturnType<typeof createStreamingHub>;
+
+export function createStreamingHub(deps: { served: ServedFeatures; log: Logger; heartbeatMs?: number }) {
+  const { served, log } = deps;
+  const heartbeatMs = deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const clients = new Set<Client>();
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  const send = (client: Client, write: (s: SSEStreamingApi) => Promise<void>) => {
+    client.queue = client.queue
+      .then(() => (client.stream.aborted || client.stream.closed ? undefined : write(client.stream)))
+      .catch((err) => {
+        log.debug('streaming client dropped', { err });
+        drop(client);
+      });
+  };
+
+  const drop = (client: Client) => {
+    if (!clients.delete(client)) return;
+    client.end();
+    if (clients.size === 0 && heartbeat) {
+      clearInterval(heartbeat);
+      heartbeat = undefined;
+    }
+  };
+
+  const unsubscribe = served.onUpdate((doc, delta) => {
+    const data = JSON.stringify({ events: deltaEvents(doc.revision, delta) });
+    for (const client of clients) {
+      send(client, (s) => s.writeSSE({ event: 'unleash-updated', id: String(doc.revision), data }));
+    }
+  });
+
+  const routes = new Hono<AuthEnv>();
+  routes.get('/streaming', (c) => {
+    const lastEventId = c.req.header('last-event-id');
+    const response = streamSSE(c, (stream) => {
+      let end = () => {};
+      const open = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      const client: Client = { stream, queue: Promise.resolve(), end };
+      // Registered and hydrated in the same tick: no change can slip between the two.
+      clients.add(client);
+      stream.onAbort(() => drop(client));
+      if (!heartbeat) {
+        heartbeat = setInterval(() => {
+          for (const each of clients) send(each, (s) => s.write(': heartbeat\n\n').then(() => undefined));
+        }, heartbeatMs);
+        heartbeat.unref();
+      }
+      const doc = served.current();
+      // A client that resumes (Last-Event-ID) gets only what it missed, or everything if we cannot tell.
+      const delta = lastEventId ? served.deltaSince(Number(lastEventId)) : undefined;
+      const events = delta ? deltaEvents(doc.revision, delta) : hydration(doc);
+      const data = JSON.stringify({ events });
+      send(client, (s) => s.writeSSE({ event: 'unleash-connected', id: String(doc.revision), data }));
+      return open;
+    });
+    // A stream is never followed by another request on its socket: let it close with the stream, so a
+    // shutdown does not wait out the keep-alive timeout.
+    response.headers.set('Connection', 'close');
+    // Reverse proxies (nginx) would otherwise buffer the stream and hold back pushed changes.
+    response.headers.set('X-Accel-Buffering', 'no');
+    return response;
+  });
+
+  return {
+    routes,
+    clients: () => clients.size,
+    /** Ends every open stream, so the HTTP server can close. */
+    close() {
+      unsubscribe();
+      for (const client of [...clients]) drop(client);
+    },
+  };
+}
