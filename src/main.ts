@@ -6,15 +6,23 @@ import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
+import { createFlagHealth } from './health/flag-health.ts';
+import { createSignalIngest } from './health/ingest.ts';
 import { createApp } from './http/app.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { ensureTokens } from './http/generated-tokens.ts';
 import { createMetrics } from './http/ops-routes.ts';
+import { createStreamingHub } from './http/streaming.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadPlanDir } from './plans/load.ts';
 import { formatProblem } from './plans/validate.ts';
 import { watchPlanDir } from './plans/watch.ts';
 import { createController } from './rollout/controller.ts';
+import { notifyTransitions } from './rollout/notifier.ts';
+import { createScheduler } from './rollout/scheduler.ts';
+import { createServedFeatures } from './rollout/served.ts';
+import { createService, type ServiceOptions } from './service/service.ts';
+import { runStandaloneService } from './service/standalone.ts';
 
 export const migrationsDir = fileURLToPath(new URL('./db/migrations', import.meta.url));
 
@@ -30,6 +38,10 @@ export class StartupError extends Error {
 export interface RollgateOptions {
   clock?: Clock;
   log?: Logger;
+  /** How often open SDK streams get a heartbeat; tests shorten it. */
+  heartbeatMs?: number;
+  /** Knobs of the guarded service when it runs in this process (ROLLGATE_SERVICE=on). */
+  service?: Omit<ServiceOptions, 'dataDir'>;
 }
 
 /** Builds the whole graph on one database file; `start` binds the port and starts the background loops. */
@@ -49,28 +61,93 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
 
   let ready = true;
   const metrics = createMetrics(controller);
-  const app = createApp({ controller, auth, log, metrics, flagsDir: config.flagsDir, isReady: () => ready });
+  const served = createServedFeatures({ controller });
+  const streaming = createStreamingHub({ served, log, heartbeatMs: opts.heartbeatMs });
+  const signals = createSignalIngest({ db, clock, log });
+  const flagHealth = createFlagHealth({ store: signals.store });
+  const app = createApp({
+    controller,
+    auth,
+    log,
+    metrics,
+    flagsDir: config.flagsDir,
+    isReady: () => ready,
+    served,
+    streaming,
+    signals,
+    signalIngest: signals,
+    flagHealth,
+    random: Math.random,
+  });
+  // The guarded service shares the server under /service and reads its flags back through the client API.
+  const service =
+    config.service.mode === 'on'
+      ? createService({
+          dataDir: config.dataDir,
+          clock,
+          log: log.child({ part: 'service' }),
+          ...opts.service,
+        })
+      : undefined;
+  if (service) app.route('/service', service.app);
+
+  const scheduler = createScheduler({
+    controller,
+    assess: flagHealth.assess,
+    clock,
+    log,
+    intervalMs: config.tickIntervalMs,
+  });
 
   const stops: Array<() => void | Promise<void>> = [];
+  const notifier = notifyTransitions(controller, { ...config.notify, log });
+  stops.push(() => notifier.stop());
   return {
     app,
     db,
     controller,
+    served,
+    streaming,
+    service,
+    scheduler,
+    flagHealth,
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
+      // Retention: minute buckets roll up into hours, then age out; cheap enough to run every ten minutes.
+      const retention = setInterval(() => signals.store.prune(clock(), config.signals), 600_000);
+      retention.unref();
+      stops.push(() => clearInterval(retention));
       if (config.watch)
         stops.push(watchPlanDir(config.flagsDir, () => controller.reload(config.flagsDir, 'plans-watcher')));
       const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
         const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
       });
       stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      // Open SDK streams would hold the server open: end them first (stops run in reverse).
+      stops.push(() => streaming.close());
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
+      if (service) {
+        const token = (kind: string) =>
+          [...config.tokens, ...generated.tokens].find((t) => t.kind === kind)?.secret;
+        const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
+        await service.start({
+          unleashUrl:
+            config.service.unleashUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}/api/`,
+          clientToken: token('client') ?? '',
+          signalsToken: token('ingest'),
+        });
+        stops.push(() => service.stop());
+      }
+      // Reconcile last: everything it acts through is up. Stops run in reverse, so it stops first.
+      scheduler.start();
+      stops.push(() => scheduler.stop());
       return { port, url: `http://${config.host}:${port}` };
     },
     async stop() {
       ready = false;
       for (const stop of stops.reverse()) await stop();
+      await service?.stop(); // a no-op when start already stopped it
       db.close();
     },
   };
@@ -84,6 +161,7 @@ export async function main() {
   }
   const { config } = parsed;
   const log = createLogger(config.logLevel, { service: 'rollgate' });
+  if (config.service.mode === 'only') return runStandaloneService(config, log);
   let rollgate: ReturnType<typeof createRollgate>;
   try {
     rollgate = createRollgate(config, { log });
