@@ -141,7 +141,8 @@ function act(plan: Plan, state: FlagState, intent: Intent, now: number): Reconci
 
 /** Holding is recorded once per reason: the reason lives in the state, so an unchanged hold writes nothing. */
 function hold(state: FlagState, intent: Intent): ReconcileResult {
-  const kindOf = (reason: string | null) => reason?.split(':')[0] ?? null;
+  // The reason up to its first number: which hold and which guardrail, not the counts that change every tick.
+  const kindOf = (reason: string | null) => reason?.replace(/\d[\s\S]*$/, '') ?? null;
   const changed = kindOf(state.phaseReason) !== kindOf(intent.reason);
   return {
     next: changed ? { ...state, phaseReason: intent.reason } : state,

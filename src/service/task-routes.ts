@@ -127,7 +127,8 @@ export function createTaskRoutes(deps: TaskRouteDeps) {
       error: plan.error !== null,
       latencyMs: clock() - task.createdAt,
     });
-    recordSchema(schema.arm, task.tenantId, startedAt, false);
+    // A task that fails on the way it was recorded counts against that arm too: task failures are this guardrail.
+    recordSchema(schema.arm, task.tenantId, startedAt, plan.error !== null);
     const stored = schema.use ? tasks.getWithModel(task.id) : tasks.get(task.id);
     if (!stored) throw new AppError('INTERNAL', `task ${task.id} vanished after insert`);
     return c.json({ task: taskView(stored) }, 201);
