@@ -1,16 +1,21 @@
 // The comparison: Flagger's default analysis shape, fixed thresholds checked on the treatment alone each interval.
 import type { Watcher } from './product-gate.ts';
+import { service } from './traffic.ts';
 
 export interface FlaggerConfig {
   /** Failed checks before rollback (Flagger `analysis.threshold`; its docs use 5). */
   threshold: number;
   /** `request-success-rate` thresholdRange min 99 → error rate above 1 % fails. */
   maxErrorPercent: number;
-  /** `request-duration` thresholdRange max 500 → P99 above 500 ms fails. */
+  /** `request-duration` thresholdRange max 500 → P99 above 500 ms fails (the simulation counts requests above it). */
   maxP99Ms: number;
 }
 
-export const flaggerDefaults: FlaggerConfig = { threshold: 5, maxErrorPercent: 1, maxP99Ms: 500 };
+export const flaggerDefaults: FlaggerConfig = {
+  threshold: 5,
+  maxErrorPercent: 1,
+  maxP99Ms: service.flaggerLatencyMs,
+};
 
 /**
  * One check per 1-minute interval over that minute's treatment traffic. As in Flagger, a failed check

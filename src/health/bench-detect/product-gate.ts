@@ -85,7 +85,7 @@ function fold(spec: GuardrailSpec, alpha: number): Fold {
       return {
         name: `errors ≤ ${spec.limit}`,
         observe: ({ treatment: t }) => {
-          state = updateSlo(state, { units: t.requests, events: t.errors });
+          state = updateSlo(state, { units: t.requests, events: t.incidents });
           return state.alarm !== null;
         },
       };
@@ -93,7 +93,11 @@ function fold(spec: GuardrailSpec, alpha: number): Fold {
   }
 }
 
-/** A detector's `alarm` is exactly its 'regressed' status, so the gate reads it without building evidence. */
+/**
+ * One fold per guardrail from the flag flip through every stage, so each keeps one α per rollout (Ville
+ * holds while exposure changes). A detector's `alarm` is exactly its 'regressed' status, so the gate reads
+ * it without building evidence every minute.
+ */
 export function createProductGate(config: GateConfig): Watcher {
   const alphas = splitAlpha(
     config.alpha,

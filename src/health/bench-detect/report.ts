@@ -27,7 +27,7 @@ function topReasons(r: RoleFigures): string {
 }
 
 export function aaTable(figures: ScenarioFigures[]): string {
-  const widths = [38, 7, 30, 30, 15, 15, 10, 12];
+  const widths = [38, 7, 24, 24, 12, 13, 16, 10];
   const head = row(
     [
       'A/A scenario',
@@ -51,7 +51,7 @@ export function aaTable(figures: ScenarioFigures[]): string {
         pct(get('experiment').fired),
         short(get('cumulative-only').fired),
         short(get('reflected-only').fired),
-        short(get('flagger').fired),
+        `${short(get('flagger').fired)} @${num(quantile(get('flagger').minutes, 0.5))}m`,
         short(get('srm').fired),
       ].map((s, i) => [s, widths[i] as number]),
     );
@@ -66,29 +66,27 @@ export function aaTable(figures: ScenarioFigures[]): string {
   return [head, ...lines, 'release-plan false rollbacks by guardrail:', ...causes, ...raw].join('\n');
 }
 
-function srmNote(f: ScenarioFigures): string {
-  const release = role(f, 'release');
-  return release ? ` (release plan rolled back ${(100 * release.fired.rate).toFixed(1)}%)` : '';
-}
-
 export function regressionTable(figures: ScenarioFigures[]): string {
-  const widths = [40, 11, 8, 12, 16, 14, 11, 5, 9, 10, 2, 8, 12, 8];
+  const widths = [38, 12, 7, 6, 12, 16, 14, 7, 4, 6, 6, 2, 7, 6, 12, 8];
   const titles = [
     'regression',
     'plan',
     'power',
+    'early',
     'min med/p90',
     'req med/p90',
     'bad med/p90',
-    'target med',
+    'target',
     'met',
-    'cum. med',
-    'refl. med',
+    'cum.',
+    'refl.',
     '|',
     'Flagger',
+    'early',
     'min med/p90',
     'bad med',
   ];
+  const notes: string[] = [];
   const lines = figures.map((f) => {
     const isSrm = f.scenario.kind === 'srm';
     const p = role(f, isSrm ? 'srm' : f.product) as RoleFigures;
@@ -98,10 +96,17 @@ export function regressionTable(figures: ScenarioFigures[]): string {
     const met =
       target === undefined ? '' : median !== null && median <= target && p.power.rate >= 0.5 ? 'yes' : 'NO';
     const digits = f.scenario.badEvent === 'lost-conversions' ? 1 : 0;
+    const release = role(f, 'release');
+    if (isSrm && release) {
+      notes.push(
+        `  ${f.scenario.label}: the release plan rolled back ${pct(release.fired)} (it compares observed shares)`,
+      );
+    }
     const cells = [
-      f.scenario.label + (p.early > 0 ? ` (${p.early} fired before onset)` : '') + (isSrm ? srmNote(f) : ''),
-      isSrm ? 'split' : f.product,
+      f.scenario.label,
+      isSrm ? 'split check' : f.product,
       `${(100 * p.power.rate).toFixed(1)}%`,
+      String(p.early),
       medP90(p.minutes),
       medP90(p.requests),
       isSrm ? '—' : medP90(p.bad, digits),
@@ -111,12 +116,13 @@ export function regressionTable(figures: ScenarioFigures[]): string {
       num(quantile(role(f, 'reflected-only')?.minutes ?? [], 0.5)),
       '|',
       `${(100 * fl.power.rate).toFixed(1)}%`,
+      String(fl.early),
       medP90(fl.minutes),
       num(quantile(fl.bad, 0.5), digits),
     ];
     return row(cells.map((s, i) => [s, widths[i] as number]));
   });
-  return [row(titles.map((s, i) => [s, widths[i] as number])), ...lines].join('\n');
+  return [row(titles.map((s, i) => [s, widths[i] as number])), ...lines, ...notes].join('\n');
 }
 
 export function driftTable(figures: DriftFigures[], seeds: number): string {

@@ -110,7 +110,7 @@ export const scenarios: readonly Scenario[] = [
   {
     ...base,
     id: 'srm-5pct',
-    label: 'split broken: 10% of treatment unreported, 5%',
+    label: 'split broken: 10% of treatment lost',
     kind: 'srm',
     stages: fixed(0.05),
     onset: 0,

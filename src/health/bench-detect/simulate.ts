@@ -5,7 +5,8 @@ import type { Tick, Watcher } from './product-gate.ts';
 import { behaviour, type Scenario, shareAt } from './scenarios.ts';
 import { type ArmBehaviour, type ArmTick, service, simulateArm } from './traffic.ts';
 
-export const horizonMinutes = 24 * 60;
+const dayMinutes = 24 * 60;
+export const horizonMinutes = dayMinutes;
 const diurnalAmplitude = 0.2;
 const incidentMinutes = 30;
 
@@ -56,7 +57,7 @@ export function runSeed(
   horizon = horizonMinutes,
 ): WatchResult[] {
   const rng = createRng(scenarioIndex, seed);
-  const phase = rng.uniform() * horizonMinutes;
+  const phase = rng.uniform() * dayMinutes;
   const incidentStart = scenario.incident ? rng.integer(60, horizon - 60 - incidentMinutes) : -1;
   const arms = armBehaviours(scenario);
   const results: WatchResult[] = watchers.map(() => ({
@@ -72,7 +73,7 @@ export function runSeed(
     const share = shareAt(scenario.stages, minute);
     const traffic =
       scenario.requestsPerMinute *
-      (1 + diurnalAmplitude * Math.sin((2 * Math.PI * (minute + phase)) / horizonMinutes));
+      (1 + diurnalAmplitude * Math.sin((2 * Math.PI * (minute + phase)) / dayMinutes));
     const inIncident =
       incidentStart >= 0 && minute >= incidentStart && minute < incidentStart + incidentMinutes ? 1 : 0;
     const regressed = scenario.onset !== null && minute >= scenario.onset;

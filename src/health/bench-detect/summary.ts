@@ -36,7 +36,7 @@ export interface RoleFigures {
   fired: Rate;
   /** Fired before the regression began (late-onset scenarios): also a false rollback. */
   early: number;
-  /** Fired at or after the onset within 24 h. */
+  /** Fired at or after the onset within 24 h (for A/A: fired at all). */
   power: Rate;
   /** Minutes of regressed traffic served, counting the minute it fired. */
   minutes: number[];
@@ -57,7 +57,8 @@ export function summarizeScenario(
   names: string[],
   seeds: WatchResult[][],
 ): ScenarioFigures {
-  const onset = scenario.onset ?? Number.POSITIVE_INFINITY;
+  // A/A rollouts count from the flag flip, so their firing minutes read as time to a false rollback.
+  const onset = scenario.onset ?? 0;
   const roles = rolesFor(scenario).map((role, i) => {
     const fired = seeds.filter((s) => s[i]?.minute != null);
     const after = fired.filter((s) => (s[i]?.minute as number) >= onset);

@@ -75,9 +75,9 @@ function single(name: string, form: 'cumulative' | 'reflected'): Watcher {
   });
 }
 
-// The product counts error incidents (a burst is one); this is what it would see if fed raw errors.
+// The product counts error incidents (a burst is one); this is the release plan fed raw errors instead.
 function rawErrors(): Watcher {
-  const inner = single('errors test fed raw errors', 'cumulative');
+  const inner = createProductGate({ ...releasePlan, name: 'release plan fed raw errors' });
   return {
     name: inner.name,
     observe: (tick) =>
