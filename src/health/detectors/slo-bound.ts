@@ -100,9 +100,11 @@ function sloEvidence(state: SloState) {
 }
 
 /**
- * regressed: the always-valid interval lies wholly on the bad side of the limit (sticky). healthy: wholly
- * on the good side. insufficient-data: it still contains the limit: too few units, or a rate too close to
- * the limit to tell yet; more data settles it, so this holds rather than asks a person.
+ * regressed: the always-valid interval lies wholly on the bad side of the limit (sticky). healthy: wholly on
+ * the good side, or — once there are enough units that a breach would show (10 expected events at the limit
+ * rate) — the observed rate is within the limit. The second rule lets a rollout running just under its SLO
+ * advance: demanding the whole interval inside the limit would hold it for ever at a rate close to the limit,
+ * while a real breach still rolls back through the always-valid side. insufficient-data otherwise.
  */
 export function sloVerdict(state: SloState): DetectorVerdict<SloEvidence> {
   const evidence = sloEvidence(state);
@@ -110,7 +112,21 @@ export function sloVerdict(state: SloState): DetectorVerdict<SloEvidence> {
   const { lower, upper } = evidence.interval;
   const head = `rate ${evidence.treatment.events}/${evidence.treatment.units} against limit ${limit}; always-valid [${lower}, ${upper}]`;
   if (state.alarm) return { status: 'regressed', summary: `${head}: beyond the limit`, evidence };
-  const within = worse === 'higher' ? (upper ?? 1) <= limit : (lower ?? 0) >= limit;
-  if (within) return { status: 'healthy', summary: `${head}: within the limit`, evidence };
+  const certain = worse === 'higher' ? (upper ?? 1) <= limit : (lower ?? 0) >= limit;
+  if (certain) return { status: 'healthy', summary: `${head}: within the limit`, evidence };
+  const enough = state.units >= sloMinUnits(limit);
+  const rate = evidence.treatment.rate ?? 0;
+  if (enough && (worse === 'higher' ? rate <= limit : rate >= limit)) {
+    return {
+      status: 'healthy',
+      summary: `${head}: observed within the limit over ${state.units} units`,
+      evidence,
+    };
+  }
   return { status: 'insufficient-data', summary: `${head}: not yet decided`, evidence };
+}
+
+/** Units before an observed rate may count: 10 expected events at the limit rate (or at its complement). */
+export function sloMinUnits(limit: number): number {
+  return Math.ceil(10 / Math.max(Math.min(limit, 1 - limit), 1e-6));
 }

@@ -40,6 +40,17 @@ describe('the SLO guardrail', () => {
     expect(v.evidence.interval.lower).toBeGreaterThan(limit);
   });
 
+  it('lets a rate just under the limit pass once a breach would have shown, not before', () => {
+    const start = initSlo({ limit, worse: 'higher', alpha: 0.01 });
+    // 500 units = 10 expected events at 2 %: the interval still straddles the limit, the observed rate does not.
+    const close = sloVerdict(updateSlo(start, { units: 500, events: 8 }));
+    expect(close.evidence.interval.upper).toBeGreaterThan(limit);
+    expect(close.status).toBe('healthy');
+    expect(close.summary).toMatch(/observed within the limit over 500 units/);
+    expect(sloVerdict(updateSlo(start, { units: 499, events: 8 })).status).toBe('insufficient-data');
+    expect(sloVerdict(updateSlo(start, { units: 500, events: 11 })).status).toBe('insufficient-data');
+  });
+
   it('holds a minimum too: a success rate that must stay at or above 99 %', () => {
     const s = updateSlo(initSlo({ limit: 0.99, worse: 'lower', alpha: 0.01 }), { units: 5000, events: 4800 });
     expect(sloVerdict(s).status).toBe('regressed');
