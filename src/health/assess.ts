@@ -2,7 +2,7 @@
 import type { Plan } from '../plans/schema.ts';
 import { assessGuardrail, guardrailWeight } from './assess-guardrail.ts';
 import { splitAlpha } from './detectors/combine.ts';
-import { sampleRatioTest } from './detectors/srm.ts';
+import { productSrmOptions, sampleRatioTest } from './detectors/srm.ts';
 import { type Interval, toIntervals, trafficOf } from './intervals.ts';
 import { type FlagSeries, minuteMs } from './series.ts';
 import { type SrmVerdict, type Verdict, worstStatus } from './verdict.ts';
@@ -96,7 +96,11 @@ function srm(plan: Plan, traffic: ReturnType<typeof trafficOf>, percent: number)
       evidence: { treatment: traffic.treatment, control: traffic.control, unit: traffic.unit },
     };
   }
-  const verdict = sampleRatioTest({ treatment: traffic.treatment, control: traffic.control }, percent / 100);
+  const verdict = sampleRatioTest(
+    { treatment: traffic.treatment, control: traffic.control },
+    percent / 100,
+    productSrmOptions,
+  );
   return {
     ...verdict,
     summary: `${verdict.summary} (${traffic.unit})`,

@@ -8,7 +8,8 @@ export const serviceMigrationsTable = 'service_migrations';
 
 /** Opens (creating if needed) the service database and applies pending service migrations. */
 export function openServiceDb(file: string): { db: Db; applied: string[] } {
-  const db = openDb(file);
+  // Every task is several commits; an fsync each would stall request handling. A killed process loses nothing.
+  const db = openDb(file, { synchronous: 'NORMAL' });
   try {
     const { applied } = migrate(db, serviceMigrationsDir, serviceMigrationsTable);
     return { db, applied };

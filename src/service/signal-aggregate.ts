@@ -1,9 +1,11 @@
 // Per flag, arm and interval sums of the service's outcomes, shaped as Rollgate's pre-aggregated signal records.
 
-/** Latency bucket bounds in ms (cumulative counts are sent, Prometheus-style, ending at +Inf). */
-export const latencyBoundsMs = [
-  1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 400, 600, 1000, 2500, 5000, 10000,
-];
+/**
+ * Latency bucket bounds in ms, 2^(k/4) from 1 ms to 65 s (cumulative counts are sent, Prometheus-style, ending
+ * at +Inf). Bounds 19 % apart keep a tail threshold close to the quantile it stands for; coarse buckets put it
+ * far out in the tail, where too few requests fall for the tail test to say anything soon.
+ */
+export const latencyBoundsMs = Array.from({ length: 65 }, (_, k) => Math.round(2 ** (k / 4) * 1000) / 1000);
 
 export interface Outcome {
   flag: string;

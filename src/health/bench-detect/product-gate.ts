@@ -3,7 +3,7 @@ import { splitAlpha } from '../detectors/combine.ts';
 import { type CountTestForm, initCountTest, updateCountTest } from '../detectors/count-test.ts';
 import { initMeanTest, type MeanTestOptions, updateMeanTest } from '../detectors/mean-test.ts';
 import { initSlo, updateSlo } from '../detectors/slo-bound.ts';
-import { type SrmOptions, sampleRatioTest, srmStatistic } from '../detectors/srm.ts';
+import { productSrmOptions, type SrmOptions, sampleRatioTest, srmStatistic } from '../detectors/srm.ts';
 import type { ArmTick } from './traffic.ts';
 
 export interface Tick {
@@ -115,9 +115,7 @@ export function createProductGate(config: GateConfig): Watcher {
 }
 
 /** The split check the product runs beside the guardrails: chi-square on the stage's units, every minute. */
-export function createSrmWatcher(
-  options: Required<SrmOptions> = { pThreshold: 0.001, minExpected: 5 },
-): Watcher {
+export function createSrmWatcher(options: Required<SrmOptions> = productSrmOptions): Watcher {
   let stageShare = -1;
   let nT = 0;
   let nC = 0;

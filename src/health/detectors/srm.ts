@@ -8,7 +8,20 @@ export interface SrmOptions {
   pThreshold?: number;
   /** Smallest expected count per arm before the chi-square approximation is trusted (the textbook 5). */
   minExpected?: number;
+  /**
+   * Smallest relative deviation of the share that counts (0.1 = 10 % off the configured percent). With sticky
+   * bucketing, requests cluster by user: which users fall in shifts the request share by a few percent for good,
+   * and the request-level chi-square, blind to that, would call it a mismatch once enough requests arrive.
+   */
+  minRelativeDeviation?: number;
 }
+
+/** The split check as the product runs it (assess) and as the benchmark measures it. */
+export const productSrmOptions: Required<SrmOptions> = {
+  pThreshold: 0.001,
+  minExpected: 5,
+  minRelativeDeviation: 0.1,
+};
 
 /** χ² and its p-value alone, for callers that look every interval and only need the decision. */
 export function srmStatistic(units: { treatment: number; control: number }, expectedShare: number) {
@@ -31,6 +44,7 @@ export function sampleRatioTest(
 ): SrmVerdict {
   const pThreshold = options.pThreshold ?? 0.001;
   const minExpected = options.minExpected ?? 5;
+  const minDeviation = options.minRelativeDeviation ?? 0;
   const n = units.treatment + units.control;
   const expectedT = n * expectedShare;
   const expectedC = n * (1 - expectedShare);
@@ -51,7 +65,8 @@ export function sampleRatioTest(
   const { chiSquare, pValue } = srmStatistic(units, expectedShare);
   const evidence = { ...base, chiSquare: round(chiSquare), pValue: round(pValue, 3), pThreshold };
   const observed = `observed treatment share ${round(observedShare)} of ${n} units, configured ${expectedShare}`;
-  if (pValue < pThreshold) {
+  const deviation = observedShare === null ? 0 : Math.abs(observedShare / expectedShare - 1);
+  if (pValue < pThreshold && deviation > minDeviation) {
     return {
       status: 'mismatch',
       summary: `split: ${observed}; χ² ${round(chiSquare)}, p ${round(pValue, 3)} < ${pThreshold}`,

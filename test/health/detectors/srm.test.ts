@@ -1,7 +1,7 @@
 // Sample ratio mismatch: the chi-square by hand, a broken split caught, a correct split left alone.
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../../src/health/bench-detect/prng.ts';
-import { sampleRatioTest } from '../../../src/health/detectors/srm.ts';
+import { productSrmOptions, sampleRatioTest } from '../../../src/health/detectors/srm.ts';
 
 describe('sampleRatioTest', () => {
   it('matches the hand computation', () => {
@@ -41,5 +41,13 @@ describe('sampleRatioTest', () => {
     }
     expect(flagged / trials).toBeLessThanOrEqual(0.01 + 3 * Math.sqrt(0.0099 / trials));
     expect(flagged).toBeGreaterThan(0);
+  });
+
+  it('ignores a small persistent deviation that only sticky users explain, with the product settings', () => {
+    // 1.05 % of a million requests at 1 %: p ≈ 5e-7, but only 5 % off — the spread of which users fall in.
+    const units = { treatment: 10_500, control: 989_500 };
+    expect(sampleRatioTest(units, 0.01).status).toBe('mismatch');
+    expect(sampleRatioTest(units, 0.01, productSrmOptions).status).toBe('ok');
+    expect(sampleRatioTest({ treatment: 8_500, control: 991_500 }, 0.01, productSrmOptions).status).toBe('mismatch');
   });
 });

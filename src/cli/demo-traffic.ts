@@ -1,0 +1,147 @@
+// Seeded simulated users for the demo: they create tasks, read them back, look at offers and sometimes buy.
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+export interface TrafficOptions {
+  baseUrl: string;
+  seed: number;
+  users: number;
+  /** Parallel request loops. */
+  concurrency: number;
+  /** Purchase probability at today's price; other prices scale it with an elasticity of 1.5. */
+  baseConversion: number;
+}
+
+export interface TrafficStats {
+  requests: number;
+  failures: number;
+  tasksInline: number;
+  tasksQueued: number;
+  offers: number;
+  purchases: number;
+  transportErrors: number;
+}
+
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs request loops until `stop()`; every choice comes from the seed, so runs are comparable. */
+export function startTraffic(o: TrafficOptions) {
+  const stats: TrafficStats = {
+    requests: 0,
+    failures: 0,
+    tasksInline: 0,
+    tasksQueued: 0,
+    offers: 0,
+    purchases: 0,
+    transportErrors: 0,
+  };
+  let running = true;
+  const taskIds: string[] = [];
+
+  const call = async (method: string, url: string, body?: unknown) => {
+    stats.requests++;
+    try {
+      const res = await fetch(`${o.baseUrl}${url}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await res.json()) as Record<string, unknown>;
+      if (res.status >= 500) stats.failures++;
+      return { status: res.status, json };
+    } catch {
+      stats.transportErrors++;
+      return { status: 0, json: {} as Record<string, unknown> };
+    }
+  };
+
+  async function loop(worker: number) {
+    const random = seeded(o.seed * 1000 + worker);
+    while (running) {
+      const user = Math.floor(random() * o.users);
+      const userId = `user-${user}`;
+      const tenantId = `tenant-${Math.floor(user / 2)}`;
+      const roll = random();
+      if (roll < 0.6) {
+        const type = random() < 0.5 ? 'ideas-implementation' : 'self-improvement';
+        const r = await call('POST', '/service/tasks', {
+          tenantId,
+          userId,
+          type,
+          input: { n: Math.floor(random() * 1e6) },
+        });
+        const task = r.json.task as { id: string; mode: string } | undefined;
+        if (task) {
+          if (task.mode === 'queued') stats.tasksQueued++;
+          else stats.tasksInline++;
+          if (taskIds.length < 5000) taskIds.push(task.id);
+        }
+      } else if (roll < 0.65 && taskIds.length) {
+        await call('GET', `/service/tasks/${taskIds[Math.floor(random() * taskIds.length)]}`);
+      } else {
+        const r = await call('GET', `/service/offers?userId=${userId}`);
+        const offer = r.json.offer as { id: string; price: number } | undefined;
+        if (!offer) continue;
+        stats.offers++;
+        const p = o.baseConversion * (19 / offer.price) ** 1.5;
+        if (random() < p) {
+          const bought = await call('POST', `/service/offers/${offer.id}/purchase`, {});
+          if (bought.status === 201) stats.purchases++;
+        }
+      }
+    }
+  }
+
+  const loops = Array.from({ length: o.concurrency }, (_, i) => loop(i));
+  return {
+    stats,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** Runs the traffic in a worker thread, so the users do not compete with the server for one event loop. */
+export function startTrafficThread(o: TrafficOptions) {
+  // Workers do not inherit tsx's loader on Node 20: register it inside the worker before loading this file.
+  const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: o });
+  const stats: TrafficStats = {
+    requests: 0,
+    failures: 0,
+    tasksInline: 0,
+    tasksQueued: 0,
+    offers: 0,
+    purchases: 0,
+    transportErrors: 0,
+  };
+  worker.on('message', (m: TrafficStats) => Object.assign(stats, m));
+  return {
+    stats,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.postMessage('stop');
+      }),
+  };
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  const traffic = startTraffic(workerData as TrafficOptions);
+  const report = setInterval(() => port.postMessage(traffic.stats), 250);
+  port.on('message', async () => {
+    await traffic.stop();
+    clearInterval(report);
+    port.postMessage(traffic.stats);
+    port.close();
+  });
+}
