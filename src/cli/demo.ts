@@ -81,7 +81,13 @@ console.log(
 );
 console.log(`Working directory ${work} (log: rollgate.log)\n`);
 
-const traffic = startTrafficThread({ baseUrl: url, seed, users: 60_000, concurrency: 32, baseConversion: 0.1 });
+const traffic = startTrafficThread({
+  baseUrl: url,
+  seed,
+  users: 60_000,
+  concurrency: 32,
+  baseConversion: 0.1,
+});
 // The service runs a few simulated minutes before the rollouts start, as it would in production: control's
 // history fixes the latency-tail thresholds and the baselines before the first user is switched over.
 await new Promise((r) => setTimeout(r, 8_000));

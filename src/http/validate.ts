@@ -12,7 +12,7 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: 
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    const where = first && first.path.length ? ` at ${formatPath(first.path)}` : '';
+    const where = first?.path.length ? ` at ${formatPath(first.path)}` : '';
     throw new AppError(
       'BAD_REQUEST',
       `invalid ${what}${where}: ${first?.message ?? 'rejected'}`,

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.ts';
 import { parseSignalBatch } from '../../src/health/signal-schema.ts';
 import { silentLogger } from '../../src/log.ts';
+import { latencyBoundsMs } from '../../src/service/signal-aggregate.ts';
 import { createSignalReporter } from '../../src/service/signal-reporter.ts';
 
 /** A stand-in for Rollgate's signal intake that answers with the given statuses in turn, then 202. */
@@ -80,8 +81,10 @@ describe('signal reporter', () => {
       buckets: Array<{ le: unknown; count: number }>;
     };
     expect(latency).toMatchObject({ count: 3, sum: 20_160, sumSquares: 40 ** 2 + 120 ** 2 + 20_000 ** 2 });
-    expect(latency.buckets.find((b) => b.le === 50)?.count).toBe(1);
-    expect(latency.buckets.find((b) => b.le === 150)?.count).toBe(2);
+    // Cumulative: the bucket holding 40 ms has one observation, the one holding 120 ms two.
+    const boundFor = (ms: number) => latencyBoundsMs.find((le) => ms <= le);
+    expect(latency.buckets.find((b) => b.le === boundFor(40))?.count).toBe(1);
+    expect(latency.buckets.find((b) => b.le === boundFor(120))?.count).toBe(2);
     expect(latency.buckets.at(-1)).toEqual({ le: '+Inf', count: 3 });
     expect(r.stats()).toMatchObject({ pending: 1, sent: 2 });
     await r.stop();

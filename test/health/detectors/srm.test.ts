@@ -48,6 +48,8 @@ describe('sampleRatioTest', () => {
     const units = { treatment: 10_500, control: 989_500 };
     expect(sampleRatioTest(units, 0.01).status).toBe('mismatch');
     expect(sampleRatioTest(units, 0.01, productSrmOptions).status).toBe('ok');
-    expect(sampleRatioTest({ treatment: 8_500, control: 991_500 }, 0.01, productSrmOptions).status).toBe('mismatch');
+    expect(sampleRatioTest({ treatment: 8_500, control: 991_500 }, 0.01, productSrmOptions).status).toBe(
+      'mismatch',
+    );
   });
 });
