@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
+import { createAlertStore } from './alerts/alert-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
@@ -75,8 +76,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     served,
     streaming,
     signals,
-    signalIngest: signals,
     flagHealth,
+    alertStore: createAlertStore(db),
     random: Math.random,
   });
   // The guarded service shares the server under /service and reads its flags back through the client API.

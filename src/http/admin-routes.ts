@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
+import type { FlagHealth } from '../health/flag-health.ts';
 import type { Controller, Flag } from '../rollout/controller.ts';
 import type { AuthEnv } from './auth.ts';
 import { jsonBody, query } from './validate.ts';
@@ -41,16 +42,35 @@ export function eventView(e: ReturnType<Controller['events']['list']>[number]) {
   return { ...e, at: iso(e.at) };
 }
 
-export function createAdminRoutes(deps: { controller: Controller; flagsDir: string }) {
-  const { controller } = deps;
+export function createAdminRoutes(deps: {
+  controller: Controller;
+  flagsDir: string;
+  flagHealth: FlagHealth;
+}) {
+  const { controller, flagHealth } = deps;
   const app = new Hono<AuthEnv>();
 
-  app.get('/flags', (c) => c.json({ flags: controller.listFlags().map(flagView) }));
+  /** The current verdict, in short: what reconcile would act on now, and why. Plain flags have none. */
+  const verdictOf = (flag: Flag) => {
+    if (!flag.plan.rollout) return null;
+    const v = flagHealth.assess(flag, controller.clock());
+    return {
+      status: v.status,
+      guardrails: v.guardrails.map((g) => ({ name: g.name, status: g.status, summary: g.summary })),
+      srm: { status: v.srm.status, summary: v.srm.summary },
+      exposure: v.exposure,
+      stale: v.stale,
+    };
+  };
+
+  app.get('/flags', (c) =>
+    c.json({ flags: controller.listFlags().map((f) => ({ ...flagView(f), verdict: verdictOf(f) })) }),
+  );
 
   app.get('/flags/:name', (c) => {
     const flag = controller.requireFlag(c.req.param('name'));
     const events = controller.events.list({ flag: flag.plan.name, limit: 20 }).map(eventView);
-    return c.json({ flag: flagView(flag), plan: flag.plan, events });
+    return c.json({ flag: flagView(flag), verdict: verdictOf(flag), plan: flag.plan, events });
   });
 
   for (const action of ['enable', 'disable'] as const) {

@@ -2,17 +2,17 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { type AlertStore, createAlertStore } from '../alerts/alert-store.ts';
+import type { AlertStore } from '../alerts/alert-store.ts';
 import { AppError, httpStatusOf } from '../errors.ts';
-import { createFlagHealth, type FlagHealth } from '../health/flag-health.ts';
-import { createSignalIngest, type SignalIngest } from '../health/ingest.ts';
+import type { FlagHealth } from '../health/flag-health.ts';
+import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
 import type { Controller } from '../rollout/controller.ts';
-import { createServedFeatures, type ServedFeatures } from '../rollout/served.ts';
+import type { ServedFeatures } from '../rollout/served.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { createAlertAdminRoutes, createAlertRoutes } from './alert-routes.ts';
 import { type Authenticator, requireToken } from './auth.ts';
-import { createClientRoutes, type SignalSink } from './client-routes.ts';
+import { createClientRoutes } from './client-routes.ts';
 import { createFrontendRoutes, frontendCors } from './frontend-routes.ts';
 import { createHealthRoutes } from './health-routes.ts';
 import { createOfrepRoutes } from './ofrep-routes.ts';
@@ -20,8 +20,9 @@ import { createOpsRoutes, type Metrics } from './ops-routes.ts';
 import { createRolloutRoutes } from './rollout-routes.ts';
 import { createServedEvaluator } from './served-evaluator.ts';
 import { createSignalRoutes } from './signal-routes.ts';
-import { createStreamingHub, type StreamingHub } from './streaming.ts';
+import type { StreamingHub } from './streaming.ts';
 
+/** Everything the routes act through; main.ts builds each piece once (tests build the same graph). */
 export interface AppDeps {
   controller: Controller;
   auth: Authenticator;
@@ -29,19 +30,15 @@ export interface AppDeps {
   metrics: Metrics;
   flagsDir: string;
   isReady: () => boolean;
-  /** The served Unleash document; built from the controller when absent. */
-  served?: ServedFeatures;
-  streaming?: StreamingHub;
-  /** Receives SDK metrics (exposures, impact metrics); the signal ingest when absent. */
-  signals?: SignalSink;
+  /** The served Unleash document, rebuilt once per state change. */
+  served: ServedFeatures;
+  streaming: StreamingHub;
+  /** POST /api/signals and the SDKs' metrics land here: one ingestion path. */
+  signals: SignalIngest;
+  flagHealth: FlagHealth;
+  alertStore: AlertStore;
   /** Random source for frontend and OFREP evaluation (random stickiness). */
-  random?: () => number;
-  /** Received alerts; built on the controller's database when absent. */
-  alertStore?: AlertStore;
-  /** POST /api/signals intake; built on the controller's database when absent. */
-  signalIngest?: SignalIngest;
-  /** Verdicts for the health endpoint; built on the signal store when absent. */
-  flagHealth?: FlagHealth;
+  random: () => number;
 }
 
 export function errorBody(code: string, message: string, details?: unknown) {
@@ -64,27 +61,22 @@ export function createApp(deps: AppDeps) {
   app.use('/api/admin/*', requireToken(deps.auth, ['admin']));
   app.route('/api/admin', createAdminRoutes(deps));
   app.route('/api/admin', createRolloutRoutes(deps));
-  const alertStore = deps.alertStore ?? createAlertStore(deps.controller.db);
-  app.route('/api/admin', createAlertAdminRoutes({ alertStore }));
-  app.route('/api/alerts', createAlertRoutes({ ...deps, alertStore }));
-  const { controller, log } = deps;
-  const signalIngest =
-    deps.signalIngest ?? createSignalIngest({ db: controller.db, clock: controller.clock, log });
-  const flagHealth = deps.flagHealth ?? createFlagHealth({ store: signalIngest.store });
-  app.route('/api/admin', createHealthRoutes({ controller, flagHealth, signalStore: signalIngest.store }));
+  app.route('/api/admin', createAlertAdminRoutes(deps));
+  app.route('/api/admin', createHealthRoutes({ ...deps, signalStore: deps.signals.store }));
+  app.route('/api/alerts', createAlertRoutes(deps));
   app.use('/api/signals', requireToken(deps.auth, ['client', 'ingest']));
-  app.route('/api/signals', createSignalRoutes({ signals: signalIngest, clock: controller.clock }));
+  app.route('/api/signals', createSignalRoutes({ signals: deps.signals, clock: deps.controller.clock }));
 
-  const served = deps.served ?? createServedFeatures(deps);
-  const streaming = deps.streaming ?? createStreamingHub({ served, log: deps.log });
-  const random = deps.random ?? Math.random;
-  const signals = deps.signals ?? signalIngest;
-  const evaluator = createServedEvaluator({ served, random, now: deps.controller.clock });
+  const evaluator = createServedEvaluator({
+    served: deps.served,
+    random: deps.random,
+    now: deps.controller.clock,
+  });
   app.use('/api/client/*', requireToken(deps.auth, ['client']));
-  app.route('/api/client', createClientRoutes({ served, signals, log: deps.log }));
-  app.route('/api/client', streaming.routes);
+  app.route('/api/client', createClientRoutes(deps));
+  app.route('/api/client', deps.streaming.routes);
   app.use('/api/frontend/*', frontendCors, requireToken(deps.auth, ['frontend']));
-  app.route('/api/frontend', createFrontendRoutes({ evaluator, signals, log: deps.log }));
+  app.route('/api/frontend', createFrontendRoutes({ ...deps, evaluator }));
   app.use('/ofrep/*', requireToken(deps.auth, ['client', 'frontend']));
   app.route('/ofrep/v1', createOfrepRoutes({ evaluator }));
 

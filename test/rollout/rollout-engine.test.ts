@@ -77,6 +77,9 @@ describe('the rollout engine', () => {
       if (f.phase === 'completed') break;
     }
     expect(percents).toEqual([1, 5, 25, 98]);
+    const detail = await flag();
+    expect(detail.verdict.guardrails[0]).toMatchObject({ name: 'errors (relative)', status: 'healthy' });
+    expect(detail.verdict.exposure.treatmentRequests).toBeGreaterThan(0);
     const events = await eventsOf(call);
     const transitions = events.filter((e) => e.type.startsWith('rollout.') && e.type !== 'rollout.held');
     expect(transitions.map((e) => [e.type, e.actor])).toEqual([
