@@ -89,6 +89,8 @@ export const envSchema = z.object({
   ROLLGATE_NOTIFY_SECRET: z.string().min(16).optional(),
   ROLLGATE_SIGNAL_RETENTION: duration('30d'),
   ROLLGATE_SIGNAL_RAW_RETENTION: duration('2d'),
+  ROLLGATE_SIGNAL_STALE: duration('5m'),
+  ROLLGATE_SIGNAL_HISTORY: duration('24h'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
   ROLLGATE_SERVICE_UNLEASH_URL: z.url().optional(),
 });
@@ -104,7 +106,7 @@ export interface Config {
   watch: boolean;
   tickIntervalMs: number;
   notify: { urls: string[]; secret: string | undefined };
-  signals: { retentionMs: number; rawRetentionMs: number };
+  signals: { retentionMs: number; rawRetentionMs: number; staleAfterMs: number; historyMs: number };
   service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined };
 }
 
@@ -141,7 +143,12 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       watch: e.ROLLGATE_WATCH,
       tickIntervalMs: e.ROLLGATE_TICK_INTERVAL,
       notify: { urls: e.ROLLGATE_NOTIFY_URLS, secret: e.ROLLGATE_NOTIFY_SECRET },
-      signals: { retentionMs: e.ROLLGATE_SIGNAL_RETENTION, rawRetentionMs: e.ROLLGATE_SIGNAL_RAW_RETENTION },
+      signals: {
+        retentionMs: e.ROLLGATE_SIGNAL_RETENTION,
+        rawRetentionMs: e.ROLLGATE_SIGNAL_RAW_RETENTION,
+        staleAfterMs: e.ROLLGATE_SIGNAL_STALE,
+        historyMs: e.ROLLGATE_SIGNAL_HISTORY,
+      },
       service: { mode: e.ROLLGATE_SERVICE, unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL },
     },
   };

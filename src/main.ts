@@ -65,7 +65,11 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const served = createServedFeatures({ controller });
   const streaming = createStreamingHub({ served, log, heartbeatMs: opts.heartbeatMs });
   const signals = createSignalIngest({ db, clock, log });
-  const flagHealth = createFlagHealth({ store: signals.store });
+  const flagHealth = createFlagHealth({
+    store: signals.store,
+    staleAfterMs: config.signals.staleAfterMs,
+    historyMs: config.signals.historyMs,
+  });
   const app = createApp({
     controller,
     auth,

@@ -5,7 +5,7 @@ import { validateCommand } from './validate.ts';
 const usage = `usage:
   rollgate serve                                   run the server (configured by environment; see README)
   rollgate validate [dir] [--format text|json]     check plan files (default dir: ./flags)
-  rollgate replay --plan <file.yaml> --signals <file.ndjson>
+  rollgate replay --plan <file.yaml> --signals <file.ndjson> [--start <ISO time>] [--check-split]
                                                    replay recorded signals through assess and reconcile
   rollgate status [--url http://127.0.0.1:4242] [--token T]
                                                    show flags, phases and percents of a running server`;
@@ -40,12 +40,25 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'replay': {
       const { values } = parseArgs({
         args: rest,
-        options: { plan: { type: 'string' }, signals: { type: 'string' } },
+        options: {
+          plan: { type: 'string' },
+          signals: { type: 'string' },
+          start: { type: 'string' },
+          'check-split': { type: 'boolean', default: false },
+        },
       });
       if (!values.plan || !values.signals)
         return fail('replay needs --plan <file.yaml> and --signals <file.ndjson>');
+      const startAt = values.start === undefined ? undefined : Date.parse(values.start);
+      if (startAt !== undefined && Number.isNaN(startAt))
+        return fail(`--start "${values.start}" is not an ISO time`);
       const { replayCommand } = await import('./replay.ts');
-      return replayCommand({ planFile: values.plan, signalsFile: values.signals });
+      return replayCommand({
+        planFile: values.plan,
+        signalsFile: values.signals,
+        ...(startAt === undefined ? {} : { startAt }),
+        checkSplit: values['check-split'],
+      });
     }
     default:
       return fail(
