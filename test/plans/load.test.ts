@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planJsonSchema } from '../../src/plans/json-schema.ts';
+import { schemaFiles } from '../../src/cli/schemas.ts';
 import { loadPlanDir } from '../../src/plans/load.ts';
 import { formatProblem } from '../../src/plans/validate.ts';
 import { bundledFlagsDir, makeFlagsDir } from '../helpers/rollgate.ts';
@@ -209,7 +209,9 @@ describe('loading plan files', () => {
     expect(r.problems.map((p) => p.file)).toEqual(['a.yaml', 'b.yaml']);
   });
 
-  it('keeps flags/schema.json in step with the zod schema (run `npm run schema` after changing it)', () => {
-    expect(fs.readFileSync(path.join(bundledFlagsDir, 'schema.json'), 'utf8')).toBe(planJsonSchema());
+  it('keeps the JSON Schemas in flags/ in step with the zod schemas (run `npm run schema` after changing them)', () => {
+    for (const [file, generate] of Object.entries(schemaFiles)) {
+      expect(fs.readFileSync(path.join(bundledFlagsDir, file), 'utf8'), file).toBe(generate());
+    }
   });
 });
