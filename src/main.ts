@@ -123,7 +123,13 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       retention.unref();
       stops.push(() => clearInterval(retention));
       if (config.watch)
-        stops.push(watchPlanDir(config.flagsDir, () => controller.reload(config.flagsDir, 'plans-watcher')));
+        stops.push(
+          watchPlanDir(
+            config.flagsDir,
+            () => controller.reload(config.flagsDir, 'plans-watcher'),
+            (err) => log.error('plan watcher failed; reload with POST /api/admin/plans/reload', { err }),
+          ),
+        );
       const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
         const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
       });

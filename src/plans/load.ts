@@ -26,7 +26,19 @@ export function loadPlanDir(dir: string): LoadResult {
   const problems: Problem[] = [];
   const plans: SourcedPlan[] = [];
   for (const file of files) {
-    const result = parsePlanText(fs.readFileSync(path.join(dir, file), 'utf8'), file);
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, file), 'utf8');
+    } catch (err) {
+      // A directory named *.yaml, or a file an editor replaced between listing and reading.
+      problems.push({
+        file,
+        path: '',
+        reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      });
+      continue;
+    }
+    const result = parsePlanText(text, file);
     if (result.ok) plans.push({ file, plan: result.plan });
     else problems.push(...result.problems);
   }

@@ -1,4 +1,5 @@
 // Semantic checks a schema cannot express: ordering, sums, references between plans, known metrics.
+import { RE2JS } from 're2js';
 import { parseDuration } from './duration.ts';
 import { knownMetrics, type Plan } from './schema.ts';
 
@@ -41,7 +42,7 @@ export function checkPlan(plan: Plan, file: string): Problem[] {
 
   plan.constraints.forEach((c, i) => {
     if (c.operator === 'REGEX' && c.value !== undefined && !compiles(c.value)) {
-      add(`constraints[${i}].value`, `"${c.value}" is not a valid regular expression`);
+      add(`constraints[${i}].value`, `"${c.value}" is not a valid RE2 regular expression`);
     }
   });
 
@@ -83,7 +84,7 @@ export function checkPlan(plan: Plan, file: string): Problem[] {
     if (!a.match && !a.matchRe) add(`rollout.alerts[${i}]`, 'a matcher needs match or matchRe');
     for (const [label, re] of Object.entries(a.matchRe ?? {})) {
       if (!compiles(re))
-        add(`rollout.alerts[${i}].matchRe.${label}`, `"${re}" is not a valid regular expression`);
+        add(`rollout.alerts[${i}].matchRe.${label}`, `"${re}" is not a valid RE2 regular expression`);
     }
   });
   return problems;
@@ -162,9 +163,10 @@ function isJson(text: string): boolean {
   }
 }
 
+/** Compiled as it will run: RE2 semantics (no lookaround, no backreferences), like the SDKs and alert matching. */
 function compiles(re: string): boolean {
   try {
-    new RegExp(re);
+    RE2JS.compile(re);
     return true;
   } catch {
     return false;

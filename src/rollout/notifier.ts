@@ -84,7 +84,7 @@ export function createNotifier(opts: NotifierOptions) {
         log.warn('notification queue full; dropped the oldest', {
           maxQueue,
           droppedEvent: dropped?.eventId,
-          url: dropped?.url,
+          target: dropped && targetOf(dropped.url),
         });
       }
       queue.push({ url, body, type: event.type, eventId: event.id, attempt: 0, dueAt: clock() });
@@ -154,12 +154,16 @@ export function createNotifier(opts: NotifierOptions) {
       stats.retried++;
       job.dueAt = clock() + baseDelayMs * 2 ** (job.attempt - 1);
       queue.push(job);
-      log.debug('notification failed; will retry', { url: job.url, eventId: job.eventId, problem });
+      log.debug('notification failed; will retry', {
+        target: targetOf(job.url),
+        eventId: job.eventId,
+        problem,
+      });
       return;
     }
     stats.failed++;
     log.warn('notification not delivered', {
-      url: job.url,
+      target: targetOf(job.url),
       eventId: job.eventId,
       attempts: job.attempt,
       problem,
@@ -212,4 +216,10 @@ export function notifyTransitions(controller: Controller, opts: Omit<NotifierOpt
       await notifier.stop();
     },
   };
+}
+
+/** Where a webhook goes, without its path: a Slack incoming-webhook URL is itself the secret. */
+function targetOf(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
 }

@@ -39,8 +39,12 @@ export function servedPercent(plan: Plan, state: FlagState): number {
   if (!rollout) return 100;
   switch (state.phase) {
     case 'progressing':
-    case 'paused':
-      return rollout.stages[Math.min(state.stage, rollout.stages.length - 1)]?.percent ?? 0;
+    case 'paused': {
+      const last = rollout.stages.length - 1;
+      // Paused at the last stage (a regression after completion, onRegression: pause) keeps the holdback.
+      if (state.stage >= last) return 100 - (rollout.holdback ?? 0);
+      return rollout.stages[state.stage]?.percent ?? 0;
+    }
     case 'completed':
       return 100 - (rollout.holdback ?? 0);
     default:

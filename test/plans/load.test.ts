@@ -164,7 +164,17 @@ describe('loading plan files', () => {
           '  stages: [{ percent: 100 }]\n  alerts: [{ matchRe: { alertname: "(" } }]\n',
         ),
       },
-      'a.yaml: rollout.alerts[0].matchRe.alertname: "(" is not a valid regular expression',
+      'a.yaml: rollout.alerts[0].matchRe.alertname: "(" is not a valid RE2 regular expression',
+    ],
+    [
+      'an alert matcher that RE2 cannot run (lookahead), which would silently never match',
+      {
+        'a.yaml': withRollout(
+          'a',
+          '  stages: [{ percent: 100 }]\n  alerts: [{ matchRe: { alertname: "(?=Checkout).*" } }]\n',
+        ),
+      },
+      'a.yaml: rollout.alerts[0].matchRe.alertname: "(?=Checkout).*" is not a valid RE2 regular expression',
     ],
     [
       'an alert matcher with nothing to match',
@@ -195,6 +205,15 @@ describe('loading plan files', () => {
       problems.some((p) => p.includes(expected)),
       `${problems.join('\n')}\nexpected: ${expected}`,
     ).toBe(true);
+  });
+
+  it('reports a plan file it cannot read instead of crashing (a folder named like a plan)', () => {
+    const dir = makeFlagsDir([], { 'b.yaml': head('b') });
+    fs.mkdirSync(path.join(dir, 'a.yaml'));
+    const r = loadPlanDir(dir);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map(formatProblem)).toEqual(['a.yaml: (root): cannot read: EISDIR']);
   });
 
   it('reports every problem of every file together, and no plans at all', () => {

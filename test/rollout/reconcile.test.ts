@@ -166,6 +166,13 @@ describe('reconcile', () => {
     expect(reconcile(plan(), done, verdict('regressed'), t0 + minute).next.phase).toBe('rolled-back');
   });
 
+  it('keeps the holdback when a regression after completion pauses the rollout', () => {
+    const p = plan('pause', 5);
+    const r = reconcile(p, at(3, 'completed'), verdict('regressed'), t0 + minute);
+    expect(r.next.phase).toBe('paused');
+    expect(servedPercent(p, r.next)).toBe(95);
+  });
+
   it('leaves paused, rolled-back, not-started and killed rollouts alone', () => {
     for (const state of [
       at(1, 'paused'),
