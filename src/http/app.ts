@@ -19,7 +19,7 @@ import { createOfrepRoutes } from './ofrep-routes.ts';
 import { createOpsRoutes, type Metrics } from './ops-routes.ts';
 import { createRolloutRoutes } from './rollout-routes.ts';
 import { createServedEvaluator } from './served-evaluator.ts';
-import { createSignalRoutes } from './signal-routes.ts';
+import { armsOf, createSignalRoutes } from './signal-routes.ts';
 import type { StreamingHub } from './streaming.ts';
 
 /** Everything the routes act through; main.ts builds each piece once (tests build the same graph). */
@@ -65,7 +65,14 @@ export function createApp(deps: AppDeps) {
   app.route('/api/admin', createHealthRoutes({ ...deps, signalStore: deps.signals.store }));
   app.route('/api/alerts', createAlertRoutes(deps));
   app.use('/api/signals', requireToken(deps.auth, ['client', 'ingest']));
-  app.route('/api/signals', createSignalRoutes({ signals: deps.signals, clock: deps.controller.clock }));
+  app.route(
+    '/api/signals',
+    createSignalRoutes({
+      signals: deps.signals,
+      clock: deps.controller.clock,
+      arms: armsOf(deps.controller),
+    }),
+  );
 
   const evaluator = createServedEvaluator({
     served: deps.served,

@@ -67,6 +67,28 @@ describe('POST /api/signals', () => {
     expect(stored(rg)).toBe(0);
   });
 
+  it('rejects a flag without a plan and an arm the flag does not have, storing nothing', async () => {
+    const { call, rg } = setup();
+    const typo = await call('POST', '/api/signals', {
+      token: testTokens.ingest,
+      body: [record(0, 'treatment', 51, 1), record(0, 'Control', 949, 5)],
+    });
+    expect(typo.status).toBe(400);
+    expect((await typo.json()).error.message).toBe(
+      'record 1, arm: "Control" is not an arm of checkout.new-flow (treatment, control); nothing was stored',
+    );
+    const ghost = await call('POST', '/api/signals', {
+      token: testTokens.ingest,
+      body: [{ ...record(0, 'treatment', 1, 0), flag: 'ghost.flag' }],
+    });
+    expect((await ghost.json()).error.details).toEqual({
+      index: 0,
+      path: 'flag',
+      reason: 'no flag named "ghost.flag"',
+    });
+    expect(stored(rg)).toBe(0);
+  });
+
   it('refuses admin and frontend tokens and anonymous callers', async () => {
     const { call } = setup();
     const body = [record(0, 'treatment', 1, 0)];
