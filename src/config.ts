@@ -37,7 +37,7 @@ const tokenList = (kind: TokenKind) =>
       return tokens;
     });
 
-const duration = (fallback: string) =>
+const duration = (fallback: string, min: string) =>
   z
     .string()
     .default(fallback)
@@ -45,6 +45,10 @@ const duration = (fallback: string) =>
       const ms = parseDuration(raw);
       if (ms === undefined) {
         ctx.addIssue({ code: 'custom', message: `"${raw}" is not a duration such as 5s, 10m or 1h` });
+        return z.NEVER;
+      }
+      if (ms < (parseDuration(min) ?? 0)) {
+        ctx.addIssue({ code: 'custom', message: `"${raw}" is shorter than the minimum ${min}` });
         return z.NEVER;
       }
       return ms;
@@ -84,15 +88,15 @@ export const envSchema = z.object({
   ROLLGATE_INGEST_TOKENS: tokenList('ingest'),
   ROLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   ROLLGATE_WATCH: bool(true),
-  ROLLGATE_TICK_INTERVAL: duration('5s'),
+  ROLLGATE_TICK_INTERVAL: duration('5s', '100ms'),
   ROLLGATE_NOTIFY_URLS: urlList,
   ROLLGATE_NOTIFY_SECRET: z.string().min(16).optional(),
-  ROLLGATE_SIGNAL_RETENTION: duration('30d'),
-  ROLLGATE_SIGNAL_RAW_RETENTION: duration('2d'),
-  ROLLGATE_SIGNAL_STALE: duration('5m'),
-  ROLLGATE_SIGNAL_HISTORY: duration('24h'),
+  ROLLGATE_SIGNAL_RETENTION: duration('30d', '1h'),
+  ROLLGATE_SIGNAL_RAW_RETENTION: duration('2d', '1h'),
+  ROLLGATE_SIGNAL_STALE: duration('5m', '1m'),
+  ROLLGATE_SIGNAL_HISTORY: duration('24h', '0'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
-  ROLLGATE_SERVICE_UNLEASH_URL: z.url().optional(),
+  ROLLGATE_SERVICE_UNLEASH_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export interface Config {
@@ -123,6 +127,8 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     };
   }
   const e = parsed.data;
+  const problems = crossCheck(e);
+  if (problems.length) return { ok: false, problems };
   const dataDir = path.resolve(cwd, e.ROLLGATE_DATA_DIR);
   return {
     ok: true,
@@ -152,4 +158,30 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       service: { mode: e.ROLLGATE_SERVICE, unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL },
     },
   };
+}
+
+/** Settings each valid alone but contradictory together. */
+function crossCheck(e: z.output<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  if (e.ROLLGATE_SIGNAL_RAW_RETENTION > e.ROLLGATE_SIGNAL_RETENTION) {
+    problems.push('ROLLGATE_SIGNAL_RAW_RETENTION: must not exceed ROLLGATE_SIGNAL_RETENTION');
+  }
+  const kindOf = new Map<string, TokenKind>();
+  for (const t of [
+    ...e.ROLLGATE_ADMIN_TOKENS,
+    ...e.ROLLGATE_CLIENT_TOKENS,
+    ...e.ROLLGATE_FRONTEND_TOKENS,
+    ...e.ROLLGATE_ALERT_TOKENS,
+    ...e.ROLLGATE_INGEST_TOKENS,
+  ]) {
+    const other = kindOf.get(t.secret);
+    // The same secret under two kinds would silently act as whichever kind is listed first.
+    if (other && other !== t.kind) {
+      problems.push(
+        `ROLLGATE_${t.kind.toUpperCase()}_TOKENS: a token is also configured as an ${other} token`,
+      );
+    }
+    kindOf.set(t.secret, t.kind);
+  }
+  return problems;
 }

@@ -48,4 +48,30 @@ describe('parseConfig', () => {
     const r = parseConfig({ PORT: '', HOST: '' });
     expect(r.ok && [r.config.host, r.config.port]).toEqual(['127.0.0.1', 4242]);
   });
+
+  it('refuses intervals too short to be meant and contradictory settings', () => {
+    const r = parseConfig({
+      ROLLGATE_TICK_INTERVAL: '0',
+      ROLLGATE_SIGNAL_STALE: '10s',
+      ROLLGATE_SERVICE_UNLEASH_URL: 'ftp://example.test/api/',
+    });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual(
+      expect.arrayContaining([
+        'ROLLGATE_TICK_INTERVAL: "0" is shorter than the minimum 100ms',
+        'ROLLGATE_SIGNAL_STALE: "10s" is shorter than the minimum 1m',
+      ]),
+    );
+    expect(r.problems.some((p) => p.startsWith('ROLLGATE_SERVICE_UNLEASH_URL:'))).toBe(true);
+    const contradictory = parseConfig({
+      ROLLGATE_SIGNAL_RAW_RETENTION: '40d',
+      ROLLGATE_ADMIN_TOKENS: 'same-secret-0123456789',
+      ROLLGATE_CLIENT_TOKENS: 'same-secret-0123456789',
+    });
+    expect(!contradictory.ok && contradictory.problems).toEqual([
+      'ROLLGATE_SIGNAL_RAW_RETENTION: must not exceed ROLLGATE_SIGNAL_RETENTION',
+      'ROLLGATE_CLIENT_TOKENS: a token is also configured as an admin token',
+    ]);
+  });
 });
