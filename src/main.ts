@@ -130,8 +130,16 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
             (err) => log.error('plan watcher failed; reload with POST /api/admin/plans/reload', { err }),
           ),
         );
-      const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+        // A taken port or an address this machine does not have: say which setting, not a stack trace.
+        s.once('error', (err: NodeJS.ErrnoException) =>
+          reject(
+            new StartupError(`cannot listen on ${config.host}:${config.port}`, [
+              `HOST/PORT: ${err.code ?? err.message}`,
+            ]),
+          ),
+        );
       });
       stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       // Open SDK streams would hold the server open: end them first (stops run in reverse).
@@ -164,26 +172,27 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   };
 }
 
+/** A start-up problem the operator can fix ends the process with its message; anything else is a bug. */
+function fail(err: unknown): never {
+  if (!(err instanceof StartupError)) throw err;
+  console.error(`rollgate: ${err.message}\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
+  process.exit(1);
+}
+
 export async function main() {
   const parsed = parseConfig(process.env);
-  if (!parsed.ok) {
-    console.error(`rollgate: invalid configuration\n${parsed.problems.map((p) => `  ${p}`).join('\n')}`);
-    process.exit(1);
-  }
+  if (!parsed.ok) fail(new StartupError('invalid configuration', parsed.problems));
   const { config } = parsed;
   const log = createLogger(config.logLevel, { service: 'rollgate' });
   if (config.service.mode === 'only') return runStandaloneService(config, log);
   let rollgate: ReturnType<typeof createRollgate>;
+  let url: string;
   try {
     rollgate = createRollgate(config, { log });
+    ({ url } = await rollgate.start());
   } catch (err) {
-    if (err instanceof StartupError) {
-      console.error(`rollgate: ${err.message}\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
-      process.exit(1);
-    }
-    throw err;
+    fail(err);
   }
-  const { url } = await rollgate.start();
   const { created, file, tokens } = rollgate.generatedTokens;
   if (tokens.length) {
     log.info(created.length ? 'generated tokens' : 'using generated tokens', {

@@ -21,7 +21,13 @@ export function ensureTokens(
   const missing = tokenKinds.filter((k) => !configured.some((t) => t.kind === k));
   let stored: Partial<Record<TokenKind, string>> = {};
   if (fs.existsSync(file)) {
-    const parsed = fileSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      json = undefined;
+    }
+    const parsed = fileSchema.safeParse(json);
     if (!parsed.success)
       throw new Error(`${file} is not a valid token file; delete it to generate new tokens`);
     stored = parsed.data;

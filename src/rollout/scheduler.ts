@@ -22,7 +22,6 @@ export function createScheduler(deps: {
   intervalMs: number;
 }) {
   const { controller, assess, clock, log } = deps;
-  const lastVerdicts = new Map<string, Verdict>();
   let running: Promise<TickReport> | null = null;
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
@@ -32,7 +31,6 @@ export function createScheduler(deps: {
 
   function tickFlag(flag: Flag, now: number): TickReport['flags'][number] {
     const verdict = assess(flag, now);
-    lastVerdicts.set(flag.plan.name, verdict);
     let outcome = { action: 'none', reason: 'state changed meanwhile; next tick decides', changed: false };
     controller.transition(flag.plan.name, 'controller', (current) => {
       // The verdict was computed for the state we read; if someone acted since, leave it to the next tick.
@@ -57,10 +55,7 @@ export function createScheduler(deps: {
     const now = clock();
     const report: TickReport = { at: now, flags: [] };
     for (const flag of controller.listFlags()) {
-      if (!isDue(flag)) {
-        lastVerdicts.delete(flag.plan.name);
-        continue;
-      }
+      if (!isDue(flag)) continue;
       try {
         report.flags.push(tickFlag(flag, now));
       } catch (err) {
@@ -97,8 +92,8 @@ export function createScheduler(deps: {
 
   return {
     tick,
-    verdictOf: (flag: string) => lastVerdicts.get(flag),
     start() {
+      if (!stopped) return;
       stopped = false;
       schedule();
     },
