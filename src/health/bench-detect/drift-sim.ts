@@ -1,12 +1,13 @@
 // Drift after full rollout (DETECTION.md §5): 95 % treatment against a 5 % holdback, errors only, for 14 healthy days or a +1 %/hour slow rise.
+import { assessDefaults } from '../assess.ts';
 import { type DriftState, initDrift, updateDrift } from '../detectors/drift.ts';
 import { createRng } from './prng.ts';
 import { service } from './traffic.ts';
 
 export const holdback = 0.05;
 export const driftRatio = 1.2;
-/** ARL0 = 14 days of one-minute looks: h = ln(20160) ≈ 9.9 (Lorden: false alarms no more often than that). */
-export const driftArl0 = 14 * 1440;
+/** The product's ARL0 (assess): 14 days of one-minute looks, h = ln(20160) ≈ 9.9. */
+export const driftArl0 = assessDefaults.driftArl0Intervals;
 /** The bound-calibrated alternative: ARL0 = 14 days / 5 %, so Lorden alone promises ≤ 5 % per 14 days. */
 export const strictArl0 = (14 * 1440) / 0.05;
 export const aaDays = 14;

@@ -1,41 +1,69 @@
 // What watches each simulated rollout: the product's two plan shapes, Flagger's gate, the split check, and diagnostic single tests that explain the product's choices.
+import type { Guardrail } from '../../plans/schema.ts';
+import { planSchema } from '../../plans/schema.ts';
+import { defaultRelative, errorCountForm, guardrailWeight } from '../assess-guardrail.ts';
 import { createFlaggerGate } from './flagger-gate.ts';
 import { createProductGate, createSrmWatcher, type GateConfig, type Watcher } from './product-gate.ts';
 import type { Scenario } from './scenarios.ts';
 import { revenuePerVisit } from './traffic.ts';
 
-export const planAlpha = 0.01;
-/** A for the reflected error test: average run length to a false alarm ≥ 10⁵ one-minute looks (69 days). */
-export const detectorThreshold = 1e5;
+// The product's own settings, imported rather than copied, so the benchmark measures what assess runs.
+export const planAlpha = planSchema.shape.rollout.unwrap().shape.alpha.parse(undefined);
+export const { detectorThreshold } = errorCountForm;
+const weight = (g: Guardrail) => guardrailWeight(g);
 
 /**
- * A release plan (errors against control, mean latency, p99 tail, errors ≤ 2 %), as in flags/*.yaml.
- * α = 0.01 per rollout, split by weight: the error test gets 0.8 because its detection time at a 0.5 %
- * baseline is tens of minutes and scales with ln(1/α); the latency tests decide in minutes, where a
- * ten-times smaller share costs about a minute; the SLO bound only acts far above baseline.
+ * A release plan (errors against control, mean latency, p99 tail, errors ≤ 2 %), as in flags/*.yaml, with
+ * α split by the product's weights (assess-guardrail.ts): the error test gets most of it because its
+ * detection time at a 0.5 % baseline is tens of minutes and scales with ln(1/α); the latency tests decide in
+ * minutes; the SLO bound only acts far above baseline.
  */
 export const releasePlan: GateConfig = {
   name: 'product: release plan',
   alpha: planAlpha,
   guardrails: [
-    { kind: 'errors', weight: 0.8, form: 'both', detectorThreshold },
-    { kind: 'mean', weight: 0.1, metric: 'latency', tau: Math.log(1.1) },
-    { kind: 'tail', weight: 0.05, quantile: 99 },
-    { kind: 'slo', weight: 0.05, limit: 0.02 },
+    {
+      kind: 'errors',
+      weight: weight({ metric: 'errors', worse: 'higher' }),
+      form: errorCountForm.form,
+      detectorThreshold,
+    },
+    {
+      kind: 'mean',
+      weight: weight({ metric: 'latency', worse: 'higher' }),
+      metric: 'latency',
+      tau: Math.log(1 + defaultRelative.latency),
+    },
+    { kind: 'tail', weight: weight({ metric: 'latency', worse: 'higher', quantile: 0.99 }), quantile: 99 },
+    { kind: 'slo', weight: weight({ metric: 'errors', worse: 'higher', max: 0.02 }), limit: 0.02 },
   ],
 };
 
-/** An experiment plan (conversions and capped revenue per visit, worse is lower), τ = a 5 % relative change. */
+/** An experiment plan (conversions and capped revenue per visit, worse is lower), τ = the product's default. */
 export const experimentPlan: GateConfig = {
   name: 'product: experiment plan',
   alpha: planAlpha,
   guardrails: [
-    { kind: 'mean', weight: 0.5, metric: 'conversions', tau: 0.05 * 0.05 },
-    { kind: 'mean', weight: 0.5, metric: 'revenue', tau: 0.05 * revenuePerVisit },
+    {
+      kind: 'mean',
+      weight: weight({ metric: 'conversions', worse: 'lower' }),
+      metric: 'conversions',
+      tau: defaultRelative.conversions * 0.05,
+    },
+    {
+      kind: 'mean',
+      weight: weight({ metric: 'revenue', worse: 'lower' }),
+      metric: 'revenue',
+      tau: defaultRelative.revenue * revenuePerVisit,
+    },
   ],
 };
 
-const errorsAlpha = planAlpha * 0.8;
+const errorsAlpha = (planAlpha * weight({ metric: 'errors', worse: 'higher' })) / totalWeight(releasePlan);
+
+function totalWeight(plan: GateConfig): number {
+  return plan.guardrails.reduce((sum, g) => sum + g.weight, 0);
+}
 
 export type Role =
   | 'release'
