@@ -7,28 +7,17 @@ import { createAlertIntake, type IntakeResult, type RollBack } from '../alerts/i
 import { type Alert, alertmanagerPayload, genericPayload, grafanaPayload } from '../alerts/schema.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { rollback, stageLabel } from '../rollout/actions.ts';
+import { rollbackIfActive } from '../rollout/actions.ts';
 import type { Controller } from '../rollout/controller.ts';
-import type { Phase } from '../rollout/state.ts';
 import { type AuthEnv, type Authenticator, requireToken } from './auth.ts';
 import { jsonBody, query } from './validate.ts';
 
-// The phases a manual rollback is allowed from; anything else is already stopped or not started.
-const activePhases: readonly Phase[] = ['progressing', 'paused', 'completed'];
-
 /** An alert rolls back exactly as a regression does: one transition, one event, nothing when inactive. */
-export function rollBackWith(controller: Controller): RollBack {
+function rollBackWith(controller: Controller): RollBack {
   return (name, actor, reason, evidence) => {
-    const { flag, eventId } = controller.transition(name, actor, (current) => {
-      if (!current.plan.rollout || !activePhases.includes(current.state.phase)) return null;
-      return rollback(current.state, controller.clock(), reason, {
-        fromStage: stageLabel(current.plan, current.state.stage),
-        phaseBefore: current.state.phase,
-        stageBefore: current.state.stage,
-        percentBefore: current.percent,
-        ...evidence,
-      });
-    });
+    const { flag, eventId } = controller.transition(name, actor, (current) =>
+      rollbackIfActive(current, controller.clock(), reason, evidence),
+    );
     if (eventId !== null) return { outcome: 'rolled-back', eventId };
     return { outcome: flag.state.phase === 'rolled-back' ? 'already-rolled-back' : 'not-active', eventId };
   };

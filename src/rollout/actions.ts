@@ -108,6 +108,21 @@ export function promote(
   };
 }
 
+/**
+ * The rollback an alert triggers: the same decision as a manual or regression rollback, but nothing (not a
+ * 409) when the rollout is not active, so repeated or late alerts are harmless.
+ */
+export function rollbackIfActive(flag: Flag, now: number, reason: string, evidence: Record<string, unknown>) {
+  if (!flag.plan.rollout || !allowedFrom.rollback.includes(flag.state.phase)) return null;
+  return rollback(flag.state, now, reason, {
+    fromStage: stageLabel(flag.plan, flag.state.stage),
+    phaseBefore: flag.state.phase,
+    stageBefore: flag.state.stage,
+    percentBefore: flag.percent,
+    ...evidence,
+  });
+}
+
 export function rollback(
   state: FlagState,
   now: number,
