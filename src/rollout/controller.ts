@@ -8,6 +8,7 @@ import { loadPlanDir } from '../plans/load.ts';
 import type { Plan } from '../plans/schema.ts';
 import { formatProblem, type Problem, type SourcedPlan } from '../plans/validate.ts';
 import { createEventStore, type NewEvent, type StoredEvent } from './event-store.ts';
+import { fitStateToPlan } from './fit-state.ts';
 import { createPlanStore, type StoredPlan } from './plan-store.ts';
 import { type FlagState, initialState, servedPercent } from './state.ts';
 import { createStateStore } from './state-store.ts';
@@ -202,7 +203,6 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
   }
 
   return {
-    db,
     clock,
     events,
     getFlag,
@@ -221,52 +221,6 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
     onChange(listener: (flags: string[]) => void) {
       listeners.add(listener);
       return () => listeners.delete(listener);
-    },
-  };
-}
-
-/**
- * A new plan owns *what*, the state owns *where*: keep the stage unless it no longer exists. When the stage's
- * percent moved to another index, follow it; when it is gone, step down to the largest smaller stage.
- */
-function fitStateToPlan(state: FlagState, before: Plan | undefined, plan: Plan): Decision | null {
-  if (!plan.rollout) {
-    if (state.phase === 'static') return null;
-    return {
-      next: { ...state, phase: 'static', stage: 0, stageStartedAt: null },
-      event: {
-        type: 'rollout.removed',
-        reason: 'the plan no longer has a rollout',
-        data: { phaseBefore: state.phase },
-      },
-    };
-  }
-  if (state.phase === 'static') {
-    return {
-      next: { ...state, phase: 'ready', stage: 0 },
-      event: { type: 'rollout.added', reason: 'the plan now has a rollout; start it when ready', data: {} },
-    };
-  }
-  const stages = plan.rollout.stages;
-  const oldPercent = before?.rollout?.stages[state.stage]?.percent;
-  if (oldPercent === undefined || stages[state.stage]?.percent === oldPercent) return null;
-  const same = stages.findIndex((s) => s.percent === oldPercent);
-  const lower = stages.reduce((best, s, i) => (s.percent < oldPercent ? i : best), 0);
-  const stage = same >= 0 ? same : lower;
-  return {
-    next: { ...state, stage },
-    event: {
-      type: 'rollout.stage-moved',
-      reason:
-        same >= 0
-          ? `stage ${oldPercent}% is now stage ${stage + 1}`
-          : `stage ${oldPercent}% no longer exists; holding at ${stages[stage]?.percent}%`,
-      data: {
-        fromStage: state.stage,
-        toStage: stage,
-        percentBefore: oldPercent,
-        percentAfter: stages[stage]?.percent,
-      },
     },
   };
 }

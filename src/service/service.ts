@@ -119,6 +119,9 @@ export function createService(opts: ServiceOptions) {
     async start(target: ServiceTarget): Promise<{ synchronized: boolean }> {
       if (started) throw new Error('service already started');
       started = true;
+      const interrupted = tasks.failInterrupted(clock());
+      if (interrupted)
+        log.warn('inline tasks interrupted by the last stop were marked failed', { interrupted });
       const requeued = await requeueOrphans();
       if (requeued) log.warn('queued tasks without a queue entry were enqueued again', { requeued });
       const base = target.unleashUrl.endsWith('/') ? target.unleashUrl : `${target.unleashUrl}/`;

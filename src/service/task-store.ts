@@ -103,6 +103,10 @@ export function createTaskStore(db: Db) {
     `INSERT INTO tenant_usage (tenant_id, tasks_done) VALUES (?, 1)
      ON CONFLICT (tenant_id) DO UPDATE SET tasks_done = tasks_done + 1`,
   );
+  const interrupted = db.prepare(
+    `UPDATE execution_tasks SET status = 'failed', error = 'interrupted: the process stopped while it ran inline',
+       finished_at = ? WHERE mode = 'inline' AND status = 'running'`,
+  );
   const queued = db
     .prepare<[], string>(`SELECT id FROM execution_tasks WHERE mode = 'queued' AND status = 'queued'`)
     .pluck();
@@ -161,6 +165,13 @@ export function createTaskStore(db: Db) {
     /** Records a failed attempt that will be retried. */
     noteFailedAttempt(id: string, error: string, attempts: number): void {
       noteAttempt.run({ id, error, attempts });
+    },
+    /**
+     * At start, inline tasks still marked running were cut off by a crash mid-request: their caller got no
+     * answer, and the old path never retries, so they are failed rather than left running for ever.
+     */
+    failInterrupted(at: number): number {
+      return interrupted.run(at).changes;
     },
     /** Tasks waiting for a worker: at start each is enqueued again (idempotently) so none is stranded. */
     queuedIds(): string[] {

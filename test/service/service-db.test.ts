@@ -123,4 +123,20 @@ describe('service database', () => {
     expect(store.usage('acme')).toBe(1);
     db.close();
   });
+
+  it('fails inline tasks a crash left running, and leaves finished and queued ones alone', () => {
+    const { db } = openServiceDb(path.join(tempDir(), 'service.db'));
+    const store = createTaskStore(db);
+    store.insert(newTask('cut-off'));
+    store.insert(newTask('finished'));
+    store.complete('finished', { n: 1 }, 1, 10);
+    store.insert(newTask('waiting', { mode: 'queued', status: 'queued' }));
+    expect(store.failInterrupted(50)).toBe(1);
+    expect(store.get('cut-off')).toMatchObject({ status: 'failed', finishedAt: 50 });
+    expect(store.get('cut-off')?.error).toMatch(/^interrupted/);
+    expect(store.get('finished')?.status).toBe('done');
+    expect(store.get('waiting')?.status).toBe('queued');
+    expect(store.failInterrupted(60)).toBe(0);
+    db.close();
+  });
 });
