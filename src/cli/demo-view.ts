@@ -32,8 +32,10 @@ export function renderTable(rows: FlagRow[], t: TrafficStats, simMinutes: number
   const lines = rows.map((r) => {
     const stage = r.flag.stage ? `${r.flag.stage.index + 1}/${r.flag.stage.of}` : '-';
     const worst = r.verdict.guardrails.find((g) => g.status !== 'healthy');
-    const verdict = worst ? `${worst.name}: ${worst.status}` : r.verdict.status;
-    return `${pad(r.name, 24)}${pad(r.flag.phase, 13)}${pad(stage, 7)}${pad(`${r.flag.percent}%`, 8)}${pad(String(r.verdict.exposure.treatmentRequests), 15)}${verdict}\n`;
+    // A stopped rollout shows why it stopped; a running one shows what it is waiting for.
+    const stopped = r.flag.phase === 'rolled-back' || r.flag.phase === 'paused' ? r.flag.phaseReason : null;
+    const verdict = stopped ?? (worst ? `${worst.name}: ${worst.status}` : r.verdict.status);
+    return `${pad(r.name, 24)}${pad(r.flag.phase, 13)}${pad(stage, 7)}${pad(`${r.flag.percent}%`, 8)}${pad(String(r.verdict.exposure.treatmentRequests), 15)}${pad(verdict, 90)}\n`;
   });
   const traffic = `traffic: ${t.requests} requests · tasks inline ${t.tasksInline} / queued ${t.tasksQueued} · offers ${t.offers} · purchases ${t.purchases}`;
   return `simulated time +${Math.floor(simMinutes)} min\n${head}${lines.join('')}${traffic}\n`;
