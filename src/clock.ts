@@ -17,3 +17,10 @@ export function manualClock(start = Date.parse('2026-01-01T00:00:00Z')) {
   });
   return clock;
 }
+
+/** Epoch milliseconds as the ISO strings our JSON carries; a missing time stays null. */
+export function isoOrNull(ms: number): string;
+export function isoOrNull(ms: number | null): string | null;
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

@@ -13,6 +13,10 @@ export interface Token {
   secret: string;
 }
 
+/** The first secret of a kind: what the guarded service presents when it calls Rollgate as a client. */
+export const secretFor = (tokens: readonly Token[], kind: TokenKind): string | undefined =>
+  tokens.find((t) => t.kind === kind)?.secret;
+
 const tokenList = (kind: TokenKind) =>
   z
     .string()

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createAlertStore } from './alerts/alert-store.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { type Config, parseConfig } from './config.ts';
+import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
 import { createFlagHealth } from './health/flag-health.ts';
@@ -23,7 +23,7 @@ import { notifyTransitions } from './rollout/notifier.ts';
 import { createScheduler } from './rollout/scheduler.ts';
 import { createServedFeatures } from './rollout/served.ts';
 import { createService, type ServiceOptions } from './service/service.ts';
-import { runStandaloneService } from './service/standalone.ts';
+import { runStandaloneService, type StandaloneOptions } from './service/standalone.ts';
 
 export const migrationsDir = fileURLToPath(new URL('./db/migrations', import.meta.url));
 
@@ -56,7 +56,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const { applied } = migrate(db, migrationsDir);
   if (applied.length) log.info('migrations applied', { applied });
   const generated = ensureTokens(config.dataDir, config.tokens);
-  const auth = createAuthenticator([...config.tokens, ...generated.tokens]);
+  const tokens = [...config.tokens, ...generated.tokens];
+  const auth = createAuthenticator(tokens);
   const controller = createController({ db, clock, log });
   controller.applyPlans(initial.plans, 'plans-loader');
 
@@ -147,14 +148,12 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       if (service) {
-        const token = (kind: string) =>
-          [...config.tokens, ...generated.tokens].find((t) => t.kind === kind)?.secret;
         const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host;
         await service.start({
           unleashUrl:
             config.service.unleashUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}/api/`,
-          clientToken: token('client') ?? '',
-          signalsToken: token('ingest'),
+          clientToken: secretFor(tokens, 'client') ?? '',
+          signalsToken: secretFor(tokens, 'ingest'),
         });
         stops.push(() => service.stop());
       }
@@ -179,12 +178,24 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+/** Running alone, the service gets only what it needs, and only configured tokens: nothing is generated. */
+export function standaloneOptions(config: Config): StandaloneOptions {
+  return {
+    host: config.host,
+    port: config.port,
+    dataDir: config.dataDir,
+    unleashUrl: config.service.unleashUrl,
+    clientToken: secretFor(config.tokens, 'client'),
+    ingestToken: secretFor(config.tokens, 'ingest'),
+  };
+}
+
 export async function main() {
   const parsed = parseConfig(process.env);
   if (!parsed.ok) fail(new StartupError('invalid configuration', parsed.problems));
   const { config } = parsed;
   const log = createLogger(config.logLevel, { service: 'rollgate' });
-  if (config.service.mode === 'only') return runStandaloneService(config, log);
+  if (config.service.mode === 'only') return runStandaloneService(standaloneOptions(config), log);
   let rollgate: ReturnType<typeof createRollgate>;
   let url: string;
   try {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { manualClock } from '../clock.ts';
+import { isoOrNull, manualClock } from '../clock.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDb } from '../db/open.ts';
 import { createFlagHealth } from '../health/flag-health.ts';
@@ -47,8 +47,6 @@ export interface ReplaySummary {
 }
 
 export type ReplayResult = { ok: true; summary: ReplaySummary } | { ok: false; problems: string[] };
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Reads NDJSON records (the POST /api/signals format, one per line, `at` required); every bad line is reported. */
 export function readSignalFile(file: string): { records: SignalRecord[]; problems: string[] } {
@@ -125,8 +123,8 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
       state = { ...result.next, updatedAt: now };
     }
     const summary: ReplaySummary = {
-      from: iso(start),
-      to: iso(clock()),
+      from: isoOrNull(start),
+      to: isoOrNull(clock()),
       records: records.length,
       ticks,
       decisions,
@@ -162,7 +160,7 @@ function decisionLine(
 ) {
   const guardrail = typeof decision.evidence.guardrail === 'string' ? decision.evidence.guardrail : null;
   return {
-    at: iso(now),
+    at: isoOrNull(now),
     action: decision.action,
     stage: stageLabel(plan, before.stage),
     /** Where the rollout is after the decision: its phase, and its stage while it still has one. */

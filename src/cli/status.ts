@@ -1,5 +1,6 @@
 // `rollgate status`: a one-screen table of flags from a running server's admin API.
 import { readFileSync } from 'node:fs';
+import { generatedTokensFile } from '../http/generated-tokens.ts';
 
 interface FlagRow {
   name: string;
@@ -44,7 +45,7 @@ export async function statusCommand(url: string, token: string | undefined): Pro
 function readGeneratedAdminToken(): string | undefined {
   try {
     return (
-      JSON.parse(readFileSync(`${process.env.ROLLGATE_DATA_DIR ?? 'data'}/tokens.json`, 'utf8')) as {
+      JSON.parse(readFileSync(generatedTokensFile(process.env.ROLLGATE_DATA_DIR || './data'), 'utf8')) as {
         admin?: string;
       }
     ).admin;

@@ -1,6 +1,6 @@
 // The format of health signal records, as POST /api/signals and replay files carry them (the README's JSON Schema comes from here).
 import { z } from 'zod';
-import { formatPath } from '../plans/load.ts';
+import { formatPath } from '../edge.ts';
 import { flagNamePattern } from '../plans/schema.ts';
 
 const count = z.number().int().min(0);

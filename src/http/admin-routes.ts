@@ -1,11 +1,12 @@
 // Admin API: flags with their state and recent events, the kill switch, the audit log, plan reloads.
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { isoOrNull } from '../clock.ts';
+import { jsonBody, query } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { Controller, Flag } from '../rollout/controller.ts';
 import type { AuthEnv } from './auth.ts';
-import { jsonBody, query } from './validate.ts';
 
 export const reasonBody = z.strictObject({ reason: z.string().trim().min(1).max(1000).optional() });
 
@@ -28,18 +29,16 @@ export function flagView(flag: Flag) {
     phase: flag.state.phase,
     percent: flag.percent,
     stage: stages.length ? { index: flag.state.stage, of: stages.length, ...stages[flag.state.stage] } : null,
-    stageStartedAt: iso(flag.state.stageStartedAt),
-    startedAt: iso(flag.state.startedAt),
+    stageStartedAt: isoOrNull(flag.state.stageStartedAt),
+    startedAt: isoOrNull(flag.state.startedAt),
     phaseReason: flag.state.phaseReason,
     version: flag.state.version,
-    updatedAt: iso(flag.state.updatedAt),
+    updatedAt: isoOrNull(flag.state.updatedAt),
   };
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 export function eventView(e: ReturnType<Controller['events']['list']>[number]) {
-  return { ...e, at: iso(e.at) };
+  return { ...e, at: isoOrNull(e.at) };
 }
 
 export function createAdminRoutes(deps: {

@@ -5,12 +5,13 @@ import { fromAlertmanager, fromGeneric, fromGrafana } from '../alerts/adapt.ts';
 import type { AlertStore, StoredAlert } from '../alerts/alert-store.ts';
 import { createAlertIntake, type IntakeResult, type RollBack } from '../alerts/intake.ts';
 import { type Alert, alertmanagerPayload, genericPayload, grafanaPayload } from '../alerts/schema.ts';
+import { isoOrNull } from '../clock.ts';
+import { jsonBody, query } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { rollbackIfActive } from '../rollout/actions.ts';
 import type { Controller } from '../rollout/controller.ts';
 import { type AuthEnv, type Authenticator, requireToken } from './auth.ts';
-import { jsonBody, query } from './validate.ts';
 
 /** An alert rolls back exactly as a regression does: one transition, one event, nothing when inactive. */
 function rollBackWith(controller: Controller): RollBack {
@@ -67,14 +68,12 @@ const listQuery = z.strictObject({
   before: z.coerce.number().int().min(1).optional(),
 });
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 export function alertView(a: StoredAlert) {
   return {
     ...a,
-    startsAt: iso(a.startsAt),
-    receivedAt: iso(a.receivedAt),
-    lastReceivedAt: iso(a.lastReceivedAt),
+    startsAt: isoOrNull(a.startsAt),
+    receivedAt: isoOrNull(a.receivedAt),
+    lastReceivedAt: isoOrNull(a.lastReceivedAt),
     outcome: a.outcome ?? 'unfinished',
   };
 }

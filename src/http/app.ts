@@ -1,9 +1,9 @@
 // The Hono application: route groups mounted with their token kinds, one error mapping for all.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
 import type { AlertStore } from '../alerts/alert-store.ts';
-import { AppError, httpStatusOf } from '../errors.ts';
+import { notFound, onError } from '../edge.ts';
+import { AppError } from '../errors.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
@@ -39,10 +39,6 @@ export interface AppDeps {
   alertStore: AlertStore;
   /** Random source for frontend and OFREP evaluation (random stickiness). */
   random: () => number;
-}
-
-export function errorBody(code: string, message: string, details?: unknown) {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
 export function createApp(deps: AppDeps) {
@@ -87,19 +83,7 @@ export function createApp(deps: AppDeps) {
   app.use('/ofrep/*', requireToken(deps.auth, ['client', 'frontend']));
   app.route('/ofrep/v1', createOfrepRoutes({ evaluator }));
 
-  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404));
-  app.onError((err, c) => {
-    if (err instanceof AppError) {
-      return c.json(errorBody(err.code, err.message, err.details), httpStatusOf[err.code]);
-    }
-    if (err instanceof HTTPException) {
-      return c.json(
-        errorBody(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', err.message),
-        err.status,
-      );
-    }
-    deps.log.error('unhandled error', { err, method: c.req.method, path: c.req.path });
-    return c.json(errorBody('INTERNAL', 'internal error'), 500);
-  });
+  app.notFound(notFound);
+  app.onError(onError(deps.log));
   return app;
 }

@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { readJson } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type ServedFeatures, serializeDocument, strongEtag } from '../rollout/served.ts';
@@ -23,14 +24,7 @@ const sourceFields = z.looseObject({ appName: optionalString, instanceId: option
 
 /** Parses a JSON object body; anything else is the one thing these endpoints cannot tolerate. */
 export async function objectBody(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new AppError('BAD_REQUEST', `body is not valid JSON: ${(err as Error).message}`);
-  }
+  const value = await readJson(c, {});
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new AppError('BAD_REQUEST', 'body must be a JSON object');
   }

@@ -1,13 +1,14 @@
 // GET /api/admin/flags/:name/health: the flag's signal series per interval and arm, and the verdicts assess gives now.
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { isoOrNull } from '../clock.ts';
+import { query } from '../edge.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { FlagSeries, SignalPoint } from '../health/series.ts';
 import type { SignalStore } from '../health/signal-store.ts';
 import type { Verdict } from '../health/verdict.ts';
 import type { Controller } from '../rollout/controller.ts';
 import type { AuthEnv } from './auth.ts';
-import { query } from './validate.ts';
 
 const healthQuery = z.strictObject({
   since: z
@@ -15,8 +16,6 @@ const healthQuery = z.strictObject({
     .optional()
     .describe('Series start (ISO time or epoch ms); default one hour ago.'),
 });
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 type ArmView = Record<string, number | null>;
 
@@ -58,7 +57,7 @@ function seriesView(points: readonly SignalPoint[]) {
 }
 
 export function verdictView(v: Verdict) {
-  return { ...v, at: iso(v.at), exposure: { ...v.exposure, since: iso(v.exposure.since) } };
+  return { ...v, at: isoOrNull(v.at), exposure: { ...v.exposure, since: isoOrNull(v.exposure.since) } };
 }
 
 export function createHealthRoutes(deps: {
@@ -81,7 +80,10 @@ export function createHealthRoutes(deps: {
       phase: flag.state.phase,
       percent: flag.percent,
       verdict: verdictView(verdict),
-      series: { since: iso(since), intervals: seriesView(shown.points.filter((p) => p.start >= since)) },
+      series: {
+        since: isoOrNull(since),
+        intervals: seriesView(shown.points.filter((p) => p.start >= since)),
+      },
     });
   });
   return app;

@@ -1,6 +1,8 @@
 // OpenFeature Remote Evaluation Protocol (OFREP): single and bulk evaluation of the served flags.
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { readJson } from '../edge.ts';
+import { AppError } from '../errors.ts';
 import type { Evaluation, UnleashContext, UnleashFeature } from '../evaluation/types.ts';
 import { strongEtag } from '../rollout/served.ts';
 import type { AuthEnv } from './auth.ts';
@@ -34,18 +36,13 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** `{ context }`; OpenFeature's targetingKey is the Unleash userId unless the context names one itself. */
 async function readRequest(c: Context): Promise<Request> {
-  const text = await c.req.text();
-  let body: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      body = JSON.parse(text);
-    } catch (err) {
-      return {
-        ok: false,
-        errorCode: 'PARSE_ERROR',
-        errorDetails: `body is not JSON: ${(err as Error).message}`,
-      };
-    }
+  let body: unknown;
+  try {
+    body = await readJson(c, {});
+  } catch (err) {
+    // OFREP answers a bad body in its own error shape, not ours.
+    if (!(err instanceof AppError && err.code === 'BAD_REQUEST')) throw err;
+    return { ok: false, errorCode: 'PARSE_ERROR', errorDetails: err.message };
   }
   if (!isObject(body))
     return { ok: false, errorCode: 'PARSE_ERROR', errorDetails: 'body must be a JSON object' };

@@ -1,12 +1,12 @@
 // Manual rollout actions: start, pause, resume, promote, rollback — each checked against the current phase.
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { jsonBody } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import { decideAction, type RolloutAction, rolloutActions } from '../rollout/actions.ts';
 import type { Controller } from '../rollout/controller.ts';
 import { flagView } from './admin-routes.ts';
 import type { AuthEnv } from './auth.ts';
-import { jsonBody } from './validate.ts';
 
 const actionBody = z.strictObject({
   reason: z.string().trim().min(1).max(1000).optional(),

@@ -1,6 +1,7 @@
 // Signal intake: POST /api/signals takes a batch of records, all or nothing, acknowledged only once committed.
 import { Hono } from 'hono';
 import type { Clock } from '../clock.ts';
+import { readJson } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import { parseSignalBatch, type SignalRecord } from '../health/signal-schema.ts';
 import type { Controller } from '../rollout/controller.ts';
@@ -38,13 +39,7 @@ function checkArms(records: readonly SignalRecord[], arms: ArmsOf) {
 export function createSignalRoutes(deps: { signals: SignalIngestor; clock: Clock; arms: ArmsOf }) {
   const app = new Hono<AuthEnv>();
   app.post('/', async (c) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch (err) {
-      throw new AppError('BAD_REQUEST', `body is not valid JSON: ${(err as Error).message}`);
-    }
-    const parsed = parseSignalBatch(body, deps.clock());
+    const parsed = parseSignalBatch(await readJson(c), deps.clock());
     const batch = parsed.ok ? (checkArms(parsed.records, deps.arms) ?? parsed) : parsed;
     if (!('records' in batch)) {
       const where =

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { formatPath } from '../edge.ts';
 import { type Plan, planSchema } from './schema.ts';
 import { checkPlan, checkPlanSet, type Problem, type SourcedPlan } from './validate.ts';
 
@@ -69,13 +70,6 @@ export function parsePlanText(
 
 export function zodProblems(error: z.ZodError, file: string): Problem[] {
   return error.issues.map((issue) => ({ file, path: formatPath(issue.path), reason: issue.message }));
-}
-
-export function formatPath(segments: readonly PropertyKey[]): string {
-  return segments.reduce<string>((out, seg) => {
-    if (typeof seg === 'number') return `${out}[${seg}]`;
-    return out ? `${out}.${String(seg)}` : String(seg);
-  }, '');
 }
 
 function firstLine(message: string): string {

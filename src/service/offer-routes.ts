@@ -2,12 +2,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
+import { jsonBody, query } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type FlagClient, serviceFlags } from './flag-client.ts';
 import type { Offer, OfferStore, Purchase } from './offer-store.ts';
 import { type PriceList, priceFor } from './pricing.ts';
-import { jsonBody, query } from './request.ts';
 import type { Outcome } from './signal-aggregate.ts';
 
 export const offersQuery = z.strictObject({ userId: z.string().trim().min(1).max(200) });

@@ -1,8 +1,8 @@
 // The service's Hono app: task and offer routes plus its health, mounted under /service.
 import { Hono } from 'hono';
+import { onError } from '../edge.ts';
 import type { Logger } from '../log.ts';
 import { createOfferRoutes, type OfferRouteDeps } from './offer-routes.ts';
-import { errorHandler } from './request.ts';
 import { createTaskRoutes, type TaskRouteDeps } from './task-routes.ts';
 
 export type ServiceAppDeps = TaskRouteDeps &
@@ -17,6 +17,6 @@ export function createServiceApp(deps: ServiceAppDeps) {
   app.route('/', createTaskRoutes(deps));
   app.route('/', createOfferRoutes(deps));
   app.get('/health', async (c) => c.json(await deps.health()));
-  app.onError(errorHandler(deps.log));
+  app.onError(onError(deps.log));
   return app;
 }

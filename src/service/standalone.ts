@@ -1,49 +1,57 @@
 // Runs the service alone (ROLLGATE_SERVICE=only), reading flags from a Rollgate elsewhere.
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { Config } from '../config.ts';
+import { notFound } from '../edge.ts';
 import type { Logger } from '../log.ts';
-import { errorBody } from './request.ts';
 import { createService, type ServiceOptions } from './service.ts';
 
 export type StandaloneResult =
   | { ok: true; start(): Promise<{ url: string }>; stop(): Promise<void> }
   | { ok: false; problems: string[] };
 
+/** The slice of Rollgate's configuration running alone needs; main.ts builds it from the environment. */
+export interface StandaloneOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Where Rollgate's Unleash API is; required. */
+  unleashUrl: string | undefined;
+  /** Rollgate's client token; required. */
+  clientToken: string | undefined;
+  /** Signals go with this token when set, else with the client token. */
+  ingestToken: string | undefined;
+}
+
 /** Checks what running alone needs (the Unleash URL and a client token), then builds the service and its server. */
 export function createStandaloneService(
-  config: Config,
+  options: StandaloneOptions,
   log: Logger,
   opts: Omit<ServiceOptions, 'dataDir' | 'log'> = {},
 ): StandaloneResult {
-  const unleashUrl = config.service.unleashUrl;
-  const clientToken = config.tokens.find((t) => t.kind === 'client')?.secret;
+  const { host, port, unleashUrl, clientToken, ingestToken } = options;
   const problems: string[] = [];
   if (!unleashUrl) problems.push('ROLLGATE_SERVICE_UNLEASH_URL: required when ROLLGATE_SERVICE=only');
   if (!clientToken)
     problems.push("ROLLGATE_CLIENT_TOKENS: required when ROLLGATE_SERVICE=only (Rollgate's client token)");
   if (!unleashUrl || !clientToken) return { ok: false, problems };
 
-  const service = createService({ dataDir: config.dataDir, log, ...opts });
+  const service = createService({ dataDir: options.dataDir, log, ...opts });
   const app = new Hono();
   app.route('/service', service.app);
   app.get('/health/live', (c) => c.json({ status: 'ok' }));
-  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound(notFound);
   let server: ReturnType<typeof serve> | undefined;
   return {
     ok: true,
     async start() {
-      const ingest = config.tokens.find((t) => t.kind === 'ingest')?.secret;
-      await service.start({ unleashUrl, clientToken, ...(ingest ? { signalsToken: ingest } : {}) });
+      await service.start({ unleashUrl, clientToken, ...(ingestToken ? { signalsToken: ingestToken } : {}) });
       const s = await new Promise<ReturnType<typeof serve>>((resolve) => {
-        const started = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () =>
-          resolve(started),
-        );
+        const started = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(started));
       });
       server = s;
       const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : config.port;
-      return { url: `http://${config.host}:${port}` };
+      const bound = typeof address === 'object' && address ? address.port : port;
+      return { url: `http://${host}:${bound}` };
     },
     async stop() {
       const s = server;
@@ -55,14 +63,14 @@ export function createStandaloneService(
 }
 
 /** The process entry for ROLLGATE_SERVICE=only: exits 1 on a configuration problem, stops cleanly on a signal. */
-export async function runStandaloneService(config: Config, log: Logger): Promise<void> {
-  const standalone = createStandaloneService(config, log);
+export async function runStandaloneService(options: StandaloneOptions, log: Logger): Promise<void> {
+  const standalone = createStandaloneService(options, log);
   if (!standalone.ok) {
     console.error(`rollgate: invalid configuration\n${standalone.problems.map((p) => `  ${p}`).join('\n')}`);
     process.exit(1);
   }
   const { url } = await standalone.start();
-  log.info('service listening alone', { url, flags: config.service.unleashUrl });
+  log.info('service listening alone', { url, flags: options.unleashUrl });
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
     await standalone.stop();

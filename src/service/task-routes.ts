@@ -1,11 +1,11 @@
 // Task endpoints: the schema change (ai_model) and the queueing change (inline or enqueued), each behind its flag.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Clock } from '../clock.ts';
+import { type Clock, isoOrNull } from '../clock.ts';
+import { jsonBody } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type FlagClient, serviceFlags } from './flag-client.ts';
-import { jsonBody } from './request.ts';
 import type { Outcome } from './signal-aggregate.ts';
 import { planWork, type WorkKnobs } from './simulate.ts';
 import type { TaskQueue } from './task-queue.ts';
@@ -35,8 +35,6 @@ export interface TaskRouteDeps {
   aiModel: string;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 export function taskView(t: Task) {
   return {
     id: t.id,
@@ -49,8 +47,8 @@ export function taskView(t: Task) {
     result: t.result,
     error: t.error,
     attempts: t.attempts,
-    createdAt: iso(t.createdAt),
-    finishedAt: iso(t.finishedAt),
+    createdAt: isoOrNull(t.createdAt),
+    finishedAt: isoOrNull(t.finishedAt),
     ...(t.aiModel === undefined ? {} : { aiModel: t.aiModel }),
   };
 }

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createRollgate } from '../../src/main.ts';
+import { createRollgate, standaloneOptions } from '../../src/main.ts';
 import { createStandaloneService } from '../../src/service/standalone.ts';
-import { makeFlagsDir, testConfig, testTokens } from '../helpers/rollgate.ts';
+import { makeFlagsDir, tempDir, testConfig, testTokens } from '../helpers/rollgate.ts';
 import { planFiles } from './harness.ts';
 
 const stops: Array<() => Promise<void>> = [];
@@ -14,10 +14,28 @@ afterEach(async () => {
 describe('service run alone (ROLLGATE_SERVICE=only)', () => {
   it('refuses to start without the Unleash URL it should read flags from', () => {
     const config = testConfig({ flagsDir: makeFlagsDir(), env: { ROLLGATE_SERVICE: 'only' } });
-    const result = createStandaloneService(config, silentLogger);
+    const result = createStandaloneService(standaloneOptions(config), silentLogger);
     expect(result).toEqual({
       ok: false,
       problems: ['ROLLGATE_SERVICE_UNLEASH_URL: required when ROLLGATE_SERVICE=only'],
+    });
+  });
+
+  it('refuses to start without a client token to read flags with', () => {
+    const result = createStandaloneService(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        dataDir: tempDir(),
+        unleashUrl: 'http://127.0.0.1:4242/api/',
+        clientToken: undefined,
+        ingestToken: undefined,
+      },
+      silentLogger,
+    );
+    expect(result).toEqual({
+      ok: false,
+      problems: ["ROLLGATE_CLIENT_TOKENS: required when ROLLGATE_SERVICE=only (Rollgate's client token)"],
     });
   });
 
@@ -32,7 +50,7 @@ describe('service run alone (ROLLGATE_SERVICE=only)', () => {
       flagsDir: makeFlagsDir(),
       env: { ROLLGATE_SERVICE: 'only', ROLLGATE_SERVICE_UNLEASH_URL: `${rollgateUrl}/api` },
     });
-    const standalone = createStandaloneService(config, silentLogger, {
+    const standalone = createStandaloneService(standaloneOptions(config), silentLogger, {
       flags: { refreshMs: 50 },
       work: { workMs: 1 },
       signals: { flushMs: 3_600_000 },
