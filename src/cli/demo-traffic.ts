@@ -1,5 +1,7 @@
 // Seeded simulated users for the demo: they create tasks, read them back, look at offers and sometimes buy.
+
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { seededRandom } from '../random.ts';
 export interface TrafficOptions {
   baseUrl: string;
   seed: number;
@@ -20,28 +22,19 @@ export interface TrafficStats {
   transportErrors: number;
 }
 
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const emptyStats = (): TrafficStats => ({
+  requests: 0,
+  failures: 0,
+  tasksInline: 0,
+  tasksQueued: 0,
+  offers: 0,
+  purchases: 0,
+  transportErrors: 0,
+});
 
 /** Runs request loops until `stop()`; every choice comes from the seed, so runs are comparable. */
 export function startTraffic(o: TrafficOptions) {
-  const stats: TrafficStats = {
-    requests: 0,
-    failures: 0,
-    tasksInline: 0,
-    tasksQueued: 0,
-    offers: 0,
-    purchases: 0,
-    transportErrors: 0,
-  };
+  const stats = emptyStats();
   let running = true;
   const taskIds: string[] = [];
 
@@ -63,7 +56,7 @@ export function startTraffic(o: TrafficOptions) {
   };
 
   async function loop(worker: number) {
-    const random = seeded(o.seed * 1000 + worker);
+    const random = seededRandom(o.seed * 1000 + worker);
     while (running) {
       const user = Math.floor(random() * o.users);
       const userId = `user-${user}`;
@@ -114,15 +107,7 @@ export function startTrafficThread(o: TrafficOptions) {
   // Workers do not inherit tsx's loader on Node 20: register it inside the worker before loading this file.
   const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
   const worker = new Worker(boot, { eval: true, workerData: o });
-  const stats: TrafficStats = {
-    requests: 0,
-    failures: 0,
-    tasksInline: 0,
-    tasksQueued: 0,
-    offers: 0,
-    purchases: 0,
-    transportErrors: 0,
-  };
+  const stats = emptyStats();
   worker.on('message', (m: TrafficStats) => Object.assign(stats, m));
   return {
     stats,

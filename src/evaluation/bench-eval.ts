@@ -1,7 +1,9 @@
 // Benchmark: Rollgate's evaluator against unleash-client's isEnabled + getVariant on the same flags.
+
 import { once } from 'node:events';
 import type { Context, ClientFeaturesResponse as SdkFeaturesResponse } from 'unleash-client';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
+import { seededRandom } from '../random.ts';
 import { createEvaluator } from './evaluate.ts';
 import type {
   UnleashContext,
@@ -13,17 +15,6 @@ import type {
 
 const USERS = Number(process.env.BENCH_USERS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-/** Seeded, so runs compare like with like and evaluation/ never touches Math.random. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rollout = (name: string, percent: number, extra: Partial<UnleashStrategy> = {}): UnleashStrategy => ({
   name: 'flexibleRollout',

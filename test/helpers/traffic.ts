@@ -1,14 +1,7 @@
 // Seeded synthetic traffic for engine tests: per-minute interval records for treatment and control.
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/random.ts';
+
+export { seededRandom };
 
 /** Binomial draw by summing Bernoullis: exact, and fast enough for the counts tests use. */
 export function binomial(n: number, p: number, random: () => number): number {
