@@ -8,7 +8,12 @@ import type { Verdict } from './verdict.ts';
 /** The parts of a flag assess looks at; the controller's Flag has this shape. */
 export interface AssessedFlag {
   plan: Plan;
-  state: { phase: string; stageStartedAt: number | null; startedAt: number | null };
+  state: {
+    phase: string;
+    stageStartedAt: number | null;
+    startedAt: number | null;
+    watchSince: number | null;
+  };
   percent: number;
 }
 
@@ -25,7 +30,8 @@ export function createFlagHealth(deps: { store: SignalStore } & FlagHealthOption
     const ctx: AssessContext = {
       now,
       stageStartedAt: flag.state.stageStartedAt,
-      rolloutStartedAt: flag.state.startedAt,
+      // Tests fold from the rollout start, or from the moment a person last resumed it.
+      rolloutStartedAt: flag.state.watchSince ?? flag.state.startedAt,
       percent: flag.percent,
       phase: flag.state.phase,
     };

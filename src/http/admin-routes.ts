@@ -31,6 +31,7 @@ export function flagView(flag: Flag) {
     stage: stages.length ? { index: flag.state.stage, of: stages.length, ...stages[flag.state.stage] } : null,
     stageStartedAt: isoOrNull(flag.state.stageStartedAt),
     startedAt: isoOrNull(flag.state.startedAt),
+    watchSince: isoOrNull(flag.state.watchSince),
     phaseReason: flag.state.phaseReason,
     version: flag.state.version,
     updatedAt: isoOrNull(flag.state.updatedAt),

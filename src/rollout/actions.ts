@@ -50,6 +50,7 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
           stage: 0,
           stageStartedAt: now,
           startedAt: now,
+          watchSince: null,
           phaseReason: null,
         },
         event: {
@@ -65,8 +66,13 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
       };
     case 'resume':
       return {
-        next: { ...state, phase: 'progressing', phaseReason: null },
-        event: { type: 'rollout.resumed', reason, data: { ...from, ...evidence } },
+        // A person has judged what stopped the rollout: the tests watch afresh from now.
+        next: { ...state, phase: 'progressing', phaseReason: null, watchSince: now },
+        event: {
+          type: 'rollout.resumed',
+          reason,
+          data: { ...from, ...evidence, watchSince: new Date(now).toISOString() },
+        },
       };
     case 'promote':
       return promote(

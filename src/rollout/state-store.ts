@@ -9,6 +9,7 @@ interface Row {
   stage: number;
   stage_started_at: number | null;
   started_at: number | null;
+  watch_since: number | null;
   phase_reason: string | null;
   version: number;
   updated_at: number;
@@ -21,6 +22,7 @@ const toState = (r: Row): FlagState => ({
   stage: r.stage,
   stageStartedAt: r.stage_started_at,
   startedAt: r.started_at,
+  watchSince: r.watch_since,
   phaseReason: r.phase_reason,
   version: r.version,
   updatedAt: r.updated_at,
@@ -32,12 +34,12 @@ export function createStateStore(db: Db) {
   const get = db.prepare<[string], Row>('SELECT * FROM flag_state WHERE flag = ?');
   const all = db.prepare<[], Row>('SELECT * FROM flag_state ORDER BY flag');
   const insert = db.prepare(
-    `INSERT INTO flag_state (flag, enabled, phase, stage, stage_started_at, started_at, phase_reason, version, updated_at)
-     VALUES (@flag, @enabled, @phase, @stage, @stageStartedAt, @startedAt, @phaseReason, @version, @updatedAt)`,
+    `INSERT INTO flag_state (flag, enabled, phase, stage, stage_started_at, started_at, watch_since, phase_reason, version, updated_at)
+     VALUES (@flag, @enabled, @phase, @stage, @stageStartedAt, @startedAt, @watchSince, @phaseReason, @version, @updatedAt)`,
   );
   const update = db.prepare(
     `UPDATE flag_state SET enabled = @enabled, phase = @phase, stage = @stage, stage_started_at = @stageStartedAt,
-       started_at = @startedAt, phase_reason = @phaseReason, version = version + 1, updated_at = @updatedAt
+       started_at = @startedAt, watch_since = @watchSince, phase_reason = @phaseReason, version = version + 1, updated_at = @updatedAt
      WHERE flag = @flag AND version = @version`,
   );
   const params = (s: FlagState) => ({ ...s, enabled: s.enabled ? 1 : 0 });

@@ -13,6 +13,11 @@ export interface FlagState {
   stage: number;
   stageStartedAt: number | null;
   startedAt: number | null;
+  /**
+   * Set when a person resumes the rollout: the sequential tests fold from here instead of the rollout start,
+   * so an overridden verdict does not stop the rollout again at the next tick. Null: fold from the start.
+   */
+  watchSince: number | null;
   phaseReason: string | null;
   version: number;
   updatedAt: number;
@@ -26,6 +31,7 @@ export function initialState(plan: Plan, now: number): FlagState {
     stage: 0,
     stageStartedAt: null,
     startedAt: null,
+    watchSince: null,
     phaseReason: null,
     version: 1,
     updatedAt: now,

@@ -133,6 +133,15 @@ describe('the rollout engine', () => {
     const { flag: f } = await flag();
     expect([f.phase, f.percent, f.stage.index]).toEqual(['paused', 1, 0]);
     expect((await eventsOf(call)).at(-1)?.type).toBe('rollout.stepped-back');
+
+    // A person judges the cause fixed and resumes: the tests watch afresh, so the old alarm does not step it
+    // back again, and healthy traffic carries it forward.
+    const resumed = await (await call('POST', '/api/admin/flags/checkout.new-flow/rollout/resume')).json();
+    expect(resumed.flag.watchSince).toBe(resumed.flag.updatedAt);
+    for (let m = 0; m < 30 && (await flag()).flag.percent < 5; m++) await minuteOf();
+    const after = (await flag()).flag;
+    expect([after.phase, after.percent]).toEqual(['progressing', 5]);
+    expect((await eventsOf(call)).filter((e) => e.type === 'rollout.stepped-back')).toHaveLength(1);
   });
 
   it('holds without signals, never promoting on missing data, and says so once', async () => {
