@@ -41,6 +41,8 @@ export interface RollgateOptions {
   log?: Logger;
   /** How often open SDK streams get a heartbeat; tests shorten it. */
   heartbeatMs?: number;
+  /** Client and backlog caps for SDK streams; tests lower them. */
+  streamingLimits?: { maxClients: number; maxPendingWrites: number };
   /** Knobs of the guarded service when it runs in this process (ROLLGATE_SERVICE=on). */
   service?: Omit<ServiceOptions, 'dataDir'>;
 }
@@ -64,7 +66,12 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   let ready = true;
   const metrics = createMetrics(controller);
   const served = createServedFeatures({ controller });
-  const streaming = createStreamingHub({ served, log, heartbeatMs: opts.heartbeatMs });
+  const streaming = createStreamingHub({
+    served,
+    log,
+    heartbeatMs: opts.heartbeatMs,
+    limits: opts.streamingLimits,
+  });
   const signals = createSignalIngest({ db, clock, log });
   const flagHealth = createFlagHealth({
     store: signals.store,

@@ -1,6 +1,7 @@
 // Server-Sent Events for unleash-client's streaming mode: hydrate on connect, push each change as a delta.
 import { Hono } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
+import { AppError } from '../errors.ts';
 import type { UnleashFeature } from '../evaluation/types.ts';
 import type { Logger } from '../log.ts';
 import type { ServedDelta, ServedDocument, ServedFeatures } from '../rollout/served.ts';
@@ -13,8 +14,13 @@ interface Client {
   stream: SSEStreamingApi;
   /** Writes are chained so a client sees its hydration before any delta, and deltas in order. */
   queue: Promise<void>;
+  /** Writes queued and not yet flushed: a reader this far behind is dropped and resumes by Last-Event-ID. */
+  pending: number;
   end: () => void;
 }
+
+/** Bounds that keep one slow or numerous audience from exhausting memory. */
+export const streamingLimits = { maxClients: 10_000, maxPendingWrites: 100 };
 
 type DeltaEvent =
   | { type: 'hydration'; eventId: number; features: readonly UnleashFeature[]; segments: [] }
@@ -37,18 +43,35 @@ const deltaEvents = (revision: number, delta: ServedDelta): DeltaEvent[] => [
 
 export type StreamingHub = ReturnType<typeof createStreamingHub>;
 
-export function createStreamingHub(deps: { served: ServedFeatures; log: Logger; heartbeatMs?: number }) {
+export function createStreamingHub(deps: {
+  served: ServedFeatures;
+  log: Logger;
+  heartbeatMs?: number;
+  limits?: typeof streamingLimits;
+}) {
   const { served, log } = deps;
+  const limits = deps.limits ?? streamingLimits;
   const heartbeatMs = deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const clients = new Set<Client>();
   let heartbeat: NodeJS.Timeout | undefined;
 
   const send = (client: Client, write: (s: SSEStreamingApi) => Promise<void>) => {
+    if (client.pending >= limits.maxPendingWrites) {
+      log.warn('streaming client too slow; dropped, it resumes from its last event id', {
+        pending: client.pending,
+      });
+      drop(client);
+      return;
+    }
+    client.pending++;
     client.queue = client.queue
       .then(() => (client.stream.aborted || client.stream.closed ? undefined : write(client.stream)))
       .catch((err) => {
         log.debug('streaming client dropped', { err });
         drop(client);
+      })
+      .finally(() => {
+        client.pending--;
       });
   };
 
@@ -70,13 +93,19 @@ export function createStreamingHub(deps: { served: ServedFeatures; log: Logger; 
 
   const routes = new Hono<AuthEnv>();
   routes.get('/streaming', (c) => {
+    if (clients.size >= limits.maxClients) {
+      throw new AppError(
+        'UNAVAILABLE',
+        `streaming is at its limit of ${limits.maxClients} clients; poll instead`,
+      );
+    }
     const lastEventId = c.req.header('last-event-id');
     const response = streamSSE(c, (stream) => {
       let end = () => {};
       const open = new Promise<void>((resolve) => {
         end = resolve;
       });
-      const client: Client = { stream, queue: Promise.resolve(), end };
+      const client: Client = { stream, queue: Promise.resolve(), pending: 0, end };
       // Registered and hydrated in the same tick: no change can slip between the two.
       clients.add(client);
       stream.onAbort(() => drop(client));

@@ -13,9 +13,11 @@ export const sdkPlanFiles = fs
 
 export const crossCheckFlags = ['xcheck.p1', 'xcheck.p5', 'xcheck.p25', 'xcheck.p50', 'xcheck.p99'];
 
-export async function startSdkServer(opts: { heartbeatMs?: number } = {}) {
+export async function startSdkServer(
+  opts: { heartbeatMs?: number; streamingLimits?: { maxClients: number; maxPendingWrites: number } } = {},
+) {
   const config = testConfig({ flagsDir: makeFlagsDir(sdkPlanFiles) });
-  const rg = createRollgate(config, { log: silentLogger, heartbeatMs: opts.heartbeatMs });
+  const rg = createRollgate(config, { log: silentLogger, ...opts });
   const { url } = await rg.start();
   /** The admin API over the port, as an operator's curl would call it. */
   const admin = async (action: string, body: unknown = {}) => {

@@ -151,4 +151,17 @@ describe('GET /api/client/streaming', () => {
     req.destroy();
     await expect.poll(() => s.rg.streaming.clients()).toBe(0);
   });
+
+  it('refuses streams beyond its client limit with 503, telling SDKs to poll', async () => {
+    server = await startSdkServer({ streamingLimits: { maxClients: 1, maxPendingWrites: 100 } });
+    const first = await openStream(server);
+    expect((await first.nextEvent()).event).toBe('unleash-connected');
+    const second = await fetch(`${server.url}/api/client/streaming`, {
+      headers: { authorization: server.tokens.client },
+    });
+    expect(second.status).toBe(503);
+    expect(((await second.json()) as { error: { message: string } }).error.message).toMatch(
+      /limit of 1 clients; poll instead/,
+    );
+  });
 });
