@@ -1,6 +1,7 @@
 // A real Rollgate on a port with the service mounted in-process, its SDK polling fast, and admin helpers.
 import path from 'node:path';
 import { UnleashEvents } from 'unleash-client';
+import { afterEach } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRollgate, type RollgateOptions } from '../../src/main.ts';
@@ -83,4 +84,29 @@ export async function settled(h: Harness, id: string) {
     if (!['queued', 'running'].includes(res.body.task?.status)) return res;
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Starts harnesses for one test file and stops each after its test. */
+export function useHarnesses() {
+  const open: Harness[] = [];
+  afterEach(async () => {
+    for (const h of open.splice(0)) await h.stop();
+  });
+  return async (service: Parameters<typeof startWithService>[0] = {}) => {
+    const h = await startWithService(service);
+    open.push(h);
+    return h;
+  };
+}
+
+/** Flushes the service's signals and returns a summer over the flag's stored series: total of a field per arm. */
+export async function signalTotals(h: Harness, flag: string) {
+  await h.service.reporter.flush(true);
+  const health = await h.call('GET', `/api/admin/flags/${flag}/health`, undefined, testTokens.admin);
+  return (arm: string, field: string): number =>
+    health.body.series.intervals.reduce(
+      (total: number, i: { arms: Record<string, Record<string, number>> }) =>
+        total + (i.arms[arm]?.[field] ?? 0),
+      0,
+    );
 }

@@ -1,16 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { testTokens } from '../helpers/rollgate.ts';
-import { type Harness, startWithService } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { type Harness, signalTotals, useHarnesses } from './harness.ts';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  for (const h of open.splice(0)) await h.stop();
-});
-const start = async () => {
-  const h = await startWithService();
-  open.push(h);
-  return h;
-};
+const start = useHarnesses();
 
 const offer = async (h: Harness, userId: string) => {
   const res = await h.call('GET', `/service/offers?userId=${encodeURIComponent(userId)}`);
@@ -78,19 +69,7 @@ describe('pricing change (pricing.dynamic-offers) through the real SDK', () => {
     await h.admin('pricing.dynamic-offers', 'rollout/rollback');
     expect((await h.call('POST', `/service/offers/${control.id}/purchase`)).status).toBe(201);
 
-    await h.service.reporter.flush(true);
-    const health = await h.call(
-      'GET',
-      '/api/admin/flags/pricing.dynamic-offers/health',
-      undefined,
-      testTokens.admin,
-    );
-    const sum = (arm: string, field: string) =>
-      health.body.series.intervals.reduce(
-        (total: number, i: { arms: Record<string, Record<string, number>> }) =>
-          total + (i.arms[arm]?.[field] ?? 0),
-        0,
-      );
+    const sum = await signalTotals(h, 'pricing.dynamic-offers');
     expect(sum('price-21', 'conversions')).toBe(3);
     expect(sum('price-21', 'revenue')).toBe(63);
     expect(sum('price-21', 'units')).toBe(offers.filter((o) => o.price === 21).length);

@@ -1,16 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { testTokens } from '../helpers/rollgate.ts';
-import { type Harness, settled, startWithService } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { type Harness, settled, signalTotals, useHarnesses } from './harness.ts';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  for (const h of open.splice(0)) await h.stop();
-});
-const start = async (service: Parameters<typeof startWithService>[0] = {}) => {
-  const h = await startWithService(service);
-  open.push(h);
-  return h;
-};
+const start = useHarnesses();
 
 const task = (userId: string, n = 0) => ({
   tenantId: 'acme',
@@ -88,19 +79,7 @@ describe('queueing change (queue.async-tasks) through the real SDK', () => {
     const attempts = finals.reduce((sum, r) => sum + r.body.task.attempts, 0);
     expect(attempts).toBeGreaterThan(ids.length);
 
-    await h.service.reporter.flush(true);
-    const health = await h.call(
-      'GET',
-      '/api/admin/flags/queue.async-tasks/health',
-      undefined,
-      testTokens.admin,
-    );
-    const sum = (arm: string, field: string) =>
-      health.body.series.intervals.reduce(
-        (total: number, i: { arms: Record<string, Record<string, number>> }) =>
-          total + (i.arms[arm]?.[field] ?? 0),
-        0,
-      );
+    const sum = await signalTotals(h, 'queue.async-tasks');
     // Every delivery is a request of the treatment arm, each failed attempt an error; the holdback user is control.
     expect(sum('treatment', 'requests')).toBe(attempts);
     expect(sum('treatment', 'latencyCount')).toBe(attempts);

@@ -1,16 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { testTokens } from '../helpers/rollgate.ts';
-import { type Harness, startWithService } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { type Harness, signalTotals, useHarnesses } from './harness.ts';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  for (const h of open.splice(0)) await h.stop();
-});
-const start = async () => {
-  const h = await startWithService();
-  open.push(h);
-  return h;
-};
+const start = useHarnesses();
 
 const storedModel = (h: Harness, id: string) =>
   h.service.db.prepare('SELECT ai_model FROM execution_tasks WHERE id = ?').pluck().get(id);
@@ -86,25 +77,10 @@ describe('schema change (schema.ai-model) through the real SDK', () => {
     await h.toFull('schema.ai-model');
     const created = await h.call('POST', '/service/tasks', newTask('acme'));
     await h.call('GET', `/service/tasks/${created.body.task.id}`);
-    await h.service.reporter.flush(true);
+    const sum = await signalTotals(h, 'schema.ai-model');
     expect(h.service.reporter.stats()).toMatchObject({ pending: 0, rejected: 0, lastError: null });
-    const health = await h.call(
-      'GET',
-      '/api/admin/flags/schema.ai-model/health',
-      undefined,
-      testTokens.admin,
-    );
-    expect(health.status).toBe(200);
-    const arms = health.body.series.intervals.map(
-      (i: { arms: Record<string, { requests?: number }> }) => i.arms,
-    );
-    const total = (arm: string) =>
-      arms.reduce(
-        (sum: number, a: Record<string, { requests?: number }>) => sum + (a[arm]?.requests ?? 0),
-        0,
-      );
-    expect(total('control')).toBe(1);
-    expect(total('treatment')).toBe(2);
+    expect(sum('control', 'requests')).toBe(1);
+    expect(sum('treatment', 'requests')).toBe(2);
   });
 
   it('rejects an invalid task with the field and the reason', async () => {
