@@ -1,10 +1,9 @@
 // Benchmark: Rollgate's evaluator against unleash-client's isEnabled + getVariant on the same flags.
 
-import { once } from 'node:events';
-import type { Context, ClientFeaturesResponse as SdkFeaturesResponse } from 'unleash-client';
-import { InMemStorageProvider, Unleash } from 'unleash-client';
+import type { Context } from 'unleash-client';
 import { seededRandom } from '../random.ts';
 import { createEvaluator } from './evaluate.ts';
+import { bootstrappedSdk } from './sdk-peer.ts';
 import type {
   UnleashContext,
   UnleashFeature,
@@ -156,20 +155,7 @@ async function main(): Promise<void> {
   // The same objects; our context type also admits the nulls JSON can carry, the SDK's does not.
   const sdkContexts = contexts as Context[];
   const names = features.map((f) => f.name);
-  const sdk = new Unleash({
-    appName: 'bench',
-    url: 'http://127.0.0.1:9/api/',
-    refreshInterval: 0,
-    metricsInterval: 0,
-    disableMetrics: true,
-    storageProvider: new InMemStorageProvider(),
-    bootstrap: {
-      data: features as SdkFeaturesResponse['features'],
-      segments: segments as SdkFeaturesResponse['segments'],
-    },
-  });
-  sdk.on('warn', () => {});
-  await once(sdk, 'ready');
+  const sdk = await bootstrappedSdk('bench', features, segments);
   // A fixed clock: the one date constraint (after 2024-01-01) holds for it as for the SDK's real clock.
   const now = Date.parse('2026-01-01T00:00:00Z');
   const evaluator = createEvaluator(features, { segments, random: seededRandom(7), now: () => now });

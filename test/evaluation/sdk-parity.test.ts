@@ -1,10 +1,9 @@
 // Differential test: generated feature sets evaluated by unleash-client and by Rollgate must agree.
-import { once } from 'node:events';
 import { hostname } from 'node:os';
-import type { Context, ClientFeaturesResponse as SdkFeaturesResponse } from 'unleash-client';
-import { InMemStorageProvider, Unleash } from 'unleash-client';
+import type { Context, Unleash } from 'unleash-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvaluator } from '../../src/evaluation/evaluate.ts';
+import { bootstrappedSdk } from '../../src/evaluation/sdk-peer.ts';
 import type {
   UnleashConstraint,
   UnleashContext,
@@ -202,21 +201,7 @@ describe('parity with unleash-client 6.12.1', () => {
   let sdk: Unleash;
 
   beforeAll(async () => {
-    sdk = new Unleash({
-      appName: 'parity',
-      url: 'http://127.0.0.1:9/api/',
-      refreshInterval: 0,
-      metricsInterval: 0,
-      disableMetrics: true,
-      storageProvider: new InMemStorageProvider(),
-      bootstrap: {
-        data: features as SdkFeaturesResponse['features'],
-        segments: segments as SdkFeaturesResponse['segments'],
-      },
-    });
-    sdk.on('error', () => {});
-    sdk.on('warn', () => {});
-    await once(sdk, 'ready');
+    sdk = await bootstrappedSdk('parity', features, segments);
   });
 
   afterAll(() => sdk.destroy());

@@ -1,3 +1,4 @@
+// The pricing change through HTTP with the real SDK: variant prices, stickiness per user, purchases per arm.
 import { describe, expect, it } from 'vitest';
 import { type Harness, signalTotals, useHarnesses } from './harness.ts';
 

@@ -1,3 +1,4 @@
+// The queueing change through HTTP with the real SDK: inline when off, enqueued and processed by workers when on.
 import { describe, expect, it } from 'vitest';
 import { type Harness, settled, signalTotals, useHarnesses } from './harness.ts';
 

@@ -1,3 +1,4 @@
+// The schema change through HTTP with the real SDK: ai_model written and read only where the flag is on.
 import { describe, expect, it } from 'vitest';
 import { type Harness, signalTotals, useHarnesses } from './harness.ts';
 
