@@ -81,6 +81,7 @@ export function createService(opts: ServiceOptions) {
   const app = createServiceApp({
     tasks,
     queue,
+    enqueued: () => workers.wake(),
     offers,
     flags,
     record: reporter.record,

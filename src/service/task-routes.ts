@@ -26,6 +26,8 @@ export const createTaskBody = z.strictObject({
 export interface TaskRouteDeps {
   tasks: TaskStore;
   queue: TaskQueue;
+  /** Called after a task is enqueued, so workers in this process pick it up without waiting for a poll. */
+  enqueued?: () => void;
   flags: Pick<FlagClient, 'isEnabled'>;
   record: (outcome: Outcome) => void;
   knobs: () => WorkKnobs;
@@ -106,6 +108,7 @@ export function createTaskRoutes(deps: TaskRouteDeps) {
       throw err;
     }
     if (queued) {
+      deps.enqueued?.();
       recordSchema(schema.arm, task.tenantId, startedAt, false);
       const stored = schema.use ? tasks.getWithModel(task.id) : tasks.get(task.id);
       if (!stored) throw new AppError('INTERNAL', `task ${task.id} vanished after insert`);

@@ -16,7 +16,10 @@ export interface AttemptOutcome {
 
 export interface WorkerOptions {
   concurrency: number;
-  /** How long an idle worker waits before asking the queue again. */
+  /**
+   * How long idle workers wait before asking the queue again. Enqueues in this process wake them at once
+   * (`wake`), so the poll only finds retries whose backoff ran out and tasks other processes enqueued.
+   */
   pollMs: number;
 }
 
@@ -122,6 +125,10 @@ export function createWorkers(deps: {
   }
 
   return {
+    /** Work was just enqueued in this process: claim it now rather than at the next poll. */
+    wake() {
+      if (inflight.size < options.concurrency) schedule(0);
+    },
     start() {
       if (running) return;
       running = true;

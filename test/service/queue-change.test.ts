@@ -42,6 +42,18 @@ describe('queueing change (queue.async-tasks) through the real SDK', () => {
     expect(h.service.tasks.usage('acme')).toBe(1);
   });
 
+  it('wakes the workers when a task is enqueued, so it never waits for the next poll', async () => {
+    // A poll an hour away: the task can only finish because the enqueue woke the workers.
+    const h = await start({ workers: { pollMs: 3_600_000 } });
+    await h.toFull('queue.async-tasks');
+    const [userId] = users(h, 1);
+    if (!userId) throw new Error('no user in the rollout');
+    const res = await h.call('POST', '/service/tasks', task(userId));
+    expect(res.status).toBe(202);
+    const done = await settled(h, res.body.task.id);
+    expect(done.body.task).toMatchObject({ mode: 'queued', status: 'done', attempts: 1 });
+  });
+
   it('serves the queued path only to users in the rollout, and the same path to a user every time', async () => {
     const h = await start();
     await h.admin('queue.async-tasks', 'rollout/start');
