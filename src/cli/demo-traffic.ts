@@ -6,8 +6,14 @@ export interface TrafficOptions {
   baseUrl: string;
   seed: number;
   users: number;
-  /** Parallel request loops. */
+  /** Parallel request loops: enough that slow responses never hold arrivals back. */
   concurrency: number;
+  /**
+   * Arrivals per second across all loops, fixed whatever the responses take (an open loop). Users do not come
+   * faster because a queued task answers 202 at once; a closed loop would, and would push the server into
+   * saturation as the queue rollout grows, where scheduling delay swamps the latencies being compared.
+   */
+  ratePerSecond: number;
   /** Purchase probability at today's price; other prices scale it with an elasticity of 1.5. */
   baseConversion: number;
 }
@@ -57,12 +63,19 @@ export function startTraffic(o: TrafficOptions) {
 
   async function loop(worker: number) {
     const random = seededRandom(o.seed * 1000 + worker);
+    const meanGapMs = (1000 * o.concurrency) / o.ratePerSecond;
+    let nextAt = performance.now();
     while (running) {
+      // Poisson arrivals; a loop that fell behind goes at once but does not burst to catch up.
+      nextAt = Math.max(nextAt, performance.now() - meanGapMs) - meanGapMs * Math.log(1 - random());
+      const wait = nextAt - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (!running) break;
       const user = Math.floor(random() * o.users);
       const userId = `user-${user}`;
       const tenantId = `tenant-${Math.floor(user / 2)}`;
       const roll = random();
-      if (roll < 0.6) {
+      if (roll < 0.7) {
         const type = random() < 0.5 ? 'ideas-implementation' : 'self-improvement';
         const r = await call('POST', '/service/tasks', {
           tenantId,
@@ -76,7 +89,7 @@ export function startTraffic(o: TrafficOptions) {
           else stats.tasksInline++;
           if (taskIds.length < 5000) taskIds.push(task.id);
         }
-      } else if (roll < 0.65 && taskIds.length) {
+      } else if (roll < 0.75 && taskIds.length) {
         await call('GET', `/service/tasks/${taskIds[Math.floor(random() * taskIds.length)]}`);
       } else {
         const r = await call('GET', `/service/offers?userId=${userId}`);

@@ -15,15 +15,17 @@ const { values } = parseArgs({
     'no-defect': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
     speed: { type: 'string', default: '60' },
-    timeout: { type: 'string', default: '240' },
+    rate: { type: 'string', default: '450' },
+    timeout: { type: 'string', default: '420' },
   },
 });
 const defect = !values['no-defect'];
 const seed = Number(values.seed);
 const speed = Number(values.speed);
+const rate = Number(values.rate);
 const timeoutS = Number(values.timeout);
-if (![seed, speed, timeoutS].every((n) => Number.isFinite(n) && n > 0)) {
-  console.error('demo: --seed, --speed and --timeout must be positive numbers');
+if (![seed, speed, rate, timeoutS].every((n) => Number.isFinite(n) && n > 0)) {
+  console.error('demo: --seed, --speed, --rate and --timeout must be positive numbers');
   process.exit(2);
 }
 
@@ -57,8 +59,10 @@ const rg = createRollgate(parsed.config, {
   clock,
   log,
   service: {
-    work: { seed: `demo-${seed}`, workMs: 40, failureRate: 0.015, queueDefectRate: defect ? 0.045 : 0 },
-    workers: { pollMs: 2, concurrency: 64 },
+    // Tasks run 200 ms of real time (12 s simulated), long beside the milliseconds a queue hop takes, which the
+    // time compression would otherwise multiply into a latency gap between the paths that no user would see.
+    work: { seed: `demo-${seed}`, workMs: 200, failureRate: 0.005, queueDefectRate: defect ? 0.045 : 0 },
+    workers: { pollMs: 20, concurrency: 128 },
     signals: { intervalMs: 60_000, flushMs: 250 },
     flags: { refreshMs: 250, metricsMs: 1_000 },
   },
@@ -85,7 +89,8 @@ const traffic = startTrafficThread({
   baseUrl: url,
   seed,
   users: 60_000,
-  concurrency: 32,
+  concurrency: 192,
+  ratePerSecond: rate,
   baseConversion: 0.1,
 });
 // The service runs a few simulated minutes before the rollouts start, as it would in production: control's
