@@ -60,11 +60,15 @@ type Judged = DetectorVerdict<object> & { extra?: Record<string, unknown> };
 
 const verdict = (g: Guardrail, index: number, w: GuardrailWindow, j: Judged): GuardrailVerdict => {
   const name = guardrailName(g) + (w.drift && j.extra?.drift ? ' (drift vs holdback)' : '');
+  // "no control traffic for errors (relative): …": the missing arm is the reason, so it leads.
+  const summary =
+    j.missing === 'control' ? j.summary.replace(/^([^:]+):/, `$1 for ${name}:`) : `${name}: ${j.summary}`;
   return {
     index,
     name,
     status: j.status,
-    summary: `${name}: ${j.summary}`,
+    summary,
+    ...(j.missing ? { missing: j.missing } : {}),
     evidence: { ...j.evidence, ...j.extra, alpha: w.alpha, intervals: w.intervals.length },
   };
 };
@@ -206,7 +210,8 @@ function latency(g: Guardrail, w: GuardrailWindow): Judged {
     return slo(w, 1 - quantile, 'higher', (a) => ({ units: histogramTotal(a), events: countAbove(a, max) }));
   }
   const fixed = fixThreshold(w, quantile);
-  if (!fixed.ok) return { status: 'insufficient-data', summary: fixed.missing, evidence: {} };
+  if (!fixed.ok)
+    return { status: 'insufficient-data', missing: 'control', summary: fixed.missing, evidence: {} };
   const extra = { threshold: fixed.evidence };
   const tested = { ...w, intervals: w.intervals.slice(fixed.skip) };
   return counts(
@@ -264,6 +269,6 @@ function fixThreshold(w: GuardrailWindow, quantile: number) {
   }
   return {
     ok: false as const,
-    missing: `fixing the p${quantile * 100} threshold needs ${needed} control latencies in finite buckets; have ${history + seen}`,
+    missing: `${history + seen === 0 ? 'no control traffic' : 'too little control traffic'}: fixing the p${quantile * 100} threshold needs ${needed} control latencies in finite buckets; have ${history + seen}`,
   };
 }

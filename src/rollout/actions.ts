@@ -52,6 +52,7 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
           startedAt: now,
           watchSince: null,
           phaseReason: null,
+          holdKey: null,
         },
         event: {
           type: 'rollout.started',
@@ -61,13 +62,13 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
       };
     case 'pause':
       return {
-        next: { ...state, phase: 'paused', phaseReason: reason ?? 'paused by an operator' },
+        next: { ...state, phase: 'paused', phaseReason: reason ?? 'paused by an operator', holdKey: null },
         event: { type: 'rollout.paused', reason, data: { ...from, ...evidence } },
       };
     case 'resume':
       return {
         // A person has judged what stopped the rollout: the tests watch afresh from now.
-        next: { ...state, phase: 'progressing', phaseReason: null, watchSince: now },
+        next: { ...state, phase: 'progressing', phaseReason: null, holdKey: null, watchSince: now },
         event: {
           type: 'rollout.resumed',
           reason,
@@ -104,12 +105,19 @@ export function promote(
   const stage = Math.min(target, last);
   if (stage >= last) {
     return {
-      next: { ...state, phase: 'completed', stage: last, stageStartedAt: now, phaseReason: null },
+      next: {
+        ...state,
+        phase: 'completed',
+        stage: last,
+        stageStartedAt: now,
+        phaseReason: null,
+        holdKey: null,
+      },
       event: { type: 'rollout.completed', reason, data: { ...data, holdback: plan.rollout?.holdback ?? 0 } },
     };
   }
   return {
-    next: { ...state, phase: 'progressing', stage, stageStartedAt: now, phaseReason: null },
+    next: { ...state, phase: 'progressing', stage, stageStartedAt: now, phaseReason: null, holdKey: null },
     event: { type: 'rollout.promoted', reason, data: { ...data, stage: stageLabel(plan, stage) } },
   };
 }
@@ -136,7 +144,14 @@ export function rollback(
   data: Record<string, unknown>,
 ): Decision {
   return {
-    next: { ...state, phase: 'rolled-back', stage: 0, stageStartedAt: now, phaseReason: reason },
+    next: {
+      ...state,
+      phase: 'rolled-back',
+      stage: 0,
+      stageStartedAt: now,
+      phaseReason: reason,
+      holdKey: null,
+    },
     event: { type: 'rollout.rolled-back', reason, data },
   };
 }
@@ -152,7 +167,7 @@ export function stepBack(
   if (state.stage === 0) return rollback(state, now, reason, data);
   const stage = state.stage - 1;
   return {
-    next: { ...state, phase: 'paused', stage, stageStartedAt: now, phaseReason: reason },
+    next: { ...state, phase: 'paused', stage, stageStartedAt: now, phaseReason: reason, holdKey: null },
     event: { type: 'rollout.stepped-back', reason, data: { ...data, stage: stageLabel(plan, stage) } },
   } satisfies Decision;
 }

@@ -167,9 +167,10 @@ function countEvidence(state: CountTestState) {
 }
 
 /**
- * regressed: a form crossed its threshold (sticky). healthy: no alarm and at least `minTreatmentRequests`
- * treatment requests, so a `detectRatio`-fold rise would probably have been caught by now.
- * insufficient-data: no alarm yet, and too little treatment exposure to say that.
+ * regressed: a form crossed its threshold (sticky). healthy: no alarm, at least `minTreatmentRequests`
+ * treatment requests, so a `detectRatio`-fold rise would probably have been caught by now, and at least as
+ * many control requests to compare them with. insufficient-data otherwise: without control the share test
+ * learns nothing (an interval with one arm empty adds 0), so quiet is not evidence of health.
  */
 export function countTestVerdict(state: CountTestState): DetectorVerdict<CountTestEvidence> {
   const evidence = countEvidence(state);
@@ -179,6 +180,15 @@ export function countTestVerdict(state: CountTestState): DetectorVerdict<CountTe
     return {
       status: 'regressed',
       summary: `bad-event share: ${counts}; ${state.alarm.form} statistic ${round(state.alarm.statistic)} ≥ ${round(state.alarm.threshold)} (log scale) at interval ${state.alarm.interval}`,
+      evidence,
+    };
+  }
+  if (control.requests < evidence.minTreatmentRequests) {
+    const head = control.requests === 0 ? 'no control traffic' : 'too little control traffic';
+    return {
+      status: 'insufficient-data',
+      missing: 'control',
+      summary: `${head}: ${counts}; comparing needs ${evidence.minTreatmentRequests} control requests`,
       evidence,
     };
   }
