@@ -79,8 +79,9 @@ export function createSignalStore(db: Db) {
     bucket: (flag, start, metric, arm, count, sum, sumsq) => {
       upsertBucket.run(flag, start, metric, arm, count, sum, sumsq);
     },
+    // Empty buckets are stored too: they tell the next bucket up where it starts (limits between bounds).
     histogram: (flag, start, arm, le, count) => {
-      if (count > 0) upsertHistogram.run(flag, start, arm, le, count);
+      upsertHistogram.run(flag, start, arm, le, count);
     },
   };
   const writeBatch = db.transaction((fill: (w: BatchWriter) => void) => fill(writer));

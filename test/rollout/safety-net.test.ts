@@ -4,7 +4,10 @@ import { manualClock } from '../../src/clock.ts';
 import { buildRollgate, makeFlagsDir, tempDir, testTokens } from '../helpers/rollgate.ts';
 
 const minute = 60_000;
-const planYaml = (extra = '', guardrails = '    - { metric: errors, worse: higher }') => `name: checkout.new-flow
+const planYaml = (
+  extra = '',
+  guardrails = '    - { metric: errors, worse: higher }',
+) => `name: checkout.new-flow
 description: The new checkout flow
 owner: payments
 type: release
@@ -43,7 +46,10 @@ export function engine(yaml: string, start = Date.parse('2026-03-02T09:00:00Z'))
 describe('no control, no verdict', () => {
   for (const [label, extra] of [
     ['without constraints', ''],
-    ['with constraints (split check skipped)', 'constraints:\n  - { contextName: region, operator: IN, values: [eu] }\n'],
+    [
+      'with constraints (split check skipped)',
+      'constraints:\n  - { contextName: region, operator: IN, values: [eu] }\n',
+    ],
   ] as const) {
     it(`holds a treatment at 60 errors in 120 requests against an empty control ${label}`, async () => {
       const { call, clock, post, flag, rg, events } = engine(planYaml(extra));
@@ -61,4 +67,49 @@ describe('no control, no verdict', () => {
       expect((await events()).some((e) => e.type === 'rollout.promoted')).toBe(false);
     });
   }
+});
+
+describe('latency limits between buckets', () => {
+  const yaml = planYaml('', '    - { metric: latency, worse: higher, quantile: 0.95, max: 300 }');
+  const at260 = (n: number, bounds: number[]) => ({
+    count: n,
+    sum: 260 * n,
+    buckets: [...bounds.map((le) => ({ le, count: le >= 260 ? n : 0 })), { le: '+Inf', count: n }],
+  });
+  const arm = (name: string, requests: number, at: number) => ({
+    flag: 'checkout.new-flow',
+    arm: name,
+    at,
+    requests,
+    errors: 0,
+  });
+  async function run(bounds: number[]) {
+    const t = engine(yaml);
+    await t.call('POST', '/api/admin/flags/checkout.new-flow/rollout/start');
+    for (let m = 0; m < 30; m++) {
+      const { flag: f } = await t.flag();
+      const treatment = Math.round(10 * f.percent);
+      await t.post([
+        { ...arm('treatment', treatment, t.clock()), latencyMs: at260(treatment, bounds) },
+        { ...arm('control', 1000 - treatment, t.clock()), latencyMs: at260(1000 - treatment, bounds) },
+      ]);
+      t.clock.advance(minute);
+      await t.rg.scheduler.tick();
+    }
+    return { ...(await t.flag()), events: await t.events() };
+  }
+
+  it('never rolls back requests at 260 ms against a 300 ms limit with buckets at 250 and 500, and says why it holds', async () => {
+    const { flag: f, events } = await run([250, 500]);
+    expect(events.filter((e: { type: string }) => e.type === 'rollout.rolled-back')).toEqual([]);
+    expect(f.phase).toBe('progressing');
+    expect(f.phaseReason).toContain('the 300 ms limit lies inside the (250, 500] ms bucket');
+    expect(f.phaseReason).toContain('send a bucket bound at 300 ms');
+  });
+
+  it('promotes the same traffic when a bucket bound sits at the limit', async () => {
+    const { flag: f, events } = await run([250, 300, 500]);
+    expect(events.filter((e: { type: string }) => e.type === 'rollout.rolled-back')).toEqual([]);
+    expect(f.phase).toBe('completed');
+  });
 });

@@ -183,15 +183,13 @@ export function countTestVerdict(state: CountTestState): DetectorVerdict<CountTe
       evidence,
     };
   }
-  if (control.requests < evidence.minTreatmentRequests) {
-    const head = control.requests === 0 ? 'no control traffic' : 'too little control traffic';
-    return {
-      status: 'insufficient-data',
-      missing: 'control',
-      summary: `${head}: ${counts}; comparing needs ${evidence.minTreatmentRequests} control requests`,
-      evidence,
-    };
-  }
+  const noControl = (head: string) => ({
+    status: 'insufficient-data' as const,
+    missing: 'control' as const,
+    summary: `${head}: ${counts}; comparing needs ${evidence.minTreatmentRequests} control requests`,
+    evidence,
+  });
+  if (control.requests === 0) return noControl('no control traffic');
   if (treatment.requests < evidence.minTreatmentRequests) {
     return {
       status: 'insufficient-data',
@@ -199,6 +197,7 @@ export function countTestVerdict(state: CountTestState): DetectorVerdict<CountTe
       evidence,
     };
   }
+  if (control.requests < evidence.minTreatmentRequests) return noControl('too little control traffic');
   return {
     status: 'healthy',
     summary: `bad-event share: ${counts}; log e-value ${evidence.logEValue} < ${evidence.logEValueThreshold}`,
