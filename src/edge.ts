@@ -38,11 +38,39 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: 
 export async function readJson(c: Context, ifEmpty?: object): Promise<unknown> {
   const text = await c.req.text();
   if (ifEmpty !== undefined && text.trim() === '') return ifEmpty;
+  return parseJsonText(text);
+}
+
+/** How deep a JSON body may nest: deeper bodies are refused before any recursive code walks them. */
+export const maxJsonDepth = 64;
+
+/** JSON.parse with a 400 naming the problem (never echoing the body) and a nesting limit. */
+export function parseJsonText(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
-    throw new AppError('BAD_REQUEST', `body is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes the input in its message; keep only the part that says where.
+    const message = (err as Error).message.replace(/, "[\s\S]*" is not valid JSON$/, '').slice(0, 200);
+    throw new AppError('BAD_REQUEST', `body is not valid JSON: ${message}`);
   }
+  if (depthOf(value) > maxJsonDepth)
+    throw new AppError('BAD_REQUEST', `body nests deeper than ${maxJsonDepth} levels`);
+  return value;
+}
+
+/** Nesting depth of a parsed JSON value, iteratively, so a hostile body cannot overflow the stack. */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > maxJsonDepth) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
 }
 
 /** Reads a JSON body; an empty body counts as `{}` so optional-only bodies may be omitted. */

@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './log.ts';
 import { loadPlanDir } from './plans/load.ts';
 import { formatProblem } from './plans/validate.ts';
 import { watchPlanDir } from './plans/watch.ts';
+import { createArmIndex } from './rollout/arm-index.ts';
 import { createController } from './rollout/controller.ts';
 import { notifyTransitions } from './rollout/notifier.ts';
 import { createScheduler } from './rollout/scheduler.ts';
@@ -72,7 +73,14 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     heartbeatMs: opts.heartbeatMs,
     limits: opts.streamingLimits,
   });
-  const signals = createSignalIngest({ db, clock, log });
+  const arms = createArmIndex(controller);
+  const signals = createSignalIngest({
+    db,
+    clock,
+    log,
+    arms,
+    idempotencyWindowMs: config.signals.idempotencyWindowMs,
+  });
   const flagHealth = createFlagHealth({
     store: signals.store,
     staleAfterMs: config.signals.staleAfterMs,
@@ -91,6 +99,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     flagHealth,
     alertStore: createAlertStore(db),
     random: Math.random,
+    arms,
   });
   // The guarded service shares the server under /service and reads its flags back through the client API.
   const service =

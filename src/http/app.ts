@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AlertStore } from '../alerts/alert-store.ts';
 import { notFound, onError } from '../edge.ts';
 import { AppError } from '../errors.ts';
+import type { ArmsOf } from '../health/arms.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
@@ -19,7 +20,7 @@ import { createOfrepRoutes } from './ofrep-routes.ts';
 import { createOpsRoutes, type Metrics } from './ops-routes.ts';
 import { createRolloutRoutes } from './rollout-routes.ts';
 import { createServedEvaluator } from './served-evaluator.ts';
-import { armsOf, createSignalRoutes } from './signal-routes.ts';
+import { createSignalRoutes } from './signal-routes.ts';
 import type { StreamingHub } from './streaming.ts';
 
 /** Everything the routes act through; main.ts builds each piece once (tests build the same graph). */
@@ -39,6 +40,8 @@ export interface AppDeps {
   alertStore: AlertStore;
   /** Random source for frontend and OFREP evaluation (random stickiness). */
   random: () => number;
+  /** The arms each served plan has: every signal path checks records against it. */
+  arms: ArmsOf;
 }
 
 export function createApp(deps: AppDeps) {
@@ -66,7 +69,7 @@ export function createApp(deps: AppDeps) {
     createSignalRoutes({
       signals: deps.signals,
       clock: deps.controller.clock,
-      arms: armsOf(deps.controller),
+      arms: deps.arms,
     }),
   );
 
