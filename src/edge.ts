@@ -2,6 +2,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
+import { describeStorageFault, storageFaultCode } from './db/storage-health.ts';
 import { AppError, httpStatusOf } from './errors.ts';
 import type { Logger } from './log.ts';
 
@@ -86,15 +87,36 @@ export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-/** One mapping for every app, so the service answers the same whether mounted in Rollgate or run alone. */
-export function onError(log: Logger): ErrorHandler {
+/** Error messages are for people: long ones (echoing input) are cut. */
+const maxMessage = 500;
+
+/**
+ * One mapping for every app, so the service answers the same whether mounted in Rollgate or run alone. A
+ * storage fault (disk full, I/O error) is a 503 that says so, and is reported to `onStorageFault`.
+ */
+export function onError(log: Logger, onStorageFault?: (err: unknown) => void): ErrorHandler {
   return (err, c) => {
     if (err instanceof AppError) {
-      return c.json(errorBody(err.code, err.message, err.details), httpStatusOf[err.code]);
+      return c.json(
+        errorBody(err.code, err.message.slice(0, maxMessage), err.details),
+        httpStatusOf[err.code],
+      );
+    }
+    const fault = storageFaultCode(err);
+    if (fault) {
+      onStorageFault?.(err);
+      log.error('storage fault', { code: fault, method: c.req.method, path: c.req.path });
+      return c.json(
+        errorBody(
+          'UNAVAILABLE',
+          `storage unavailable: ${describeStorageFault(fault)}; nothing was stored, retry later`,
+        ),
+        503,
+      );
     }
     if (err instanceof HTTPException) {
       return c.json(
-        errorBody(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', err.message),
+        errorBody(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', err.message.slice(0, maxMessage)),
         err.status,
       );
     }

@@ -7,6 +7,7 @@ import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
+import { createStorageHealth } from './db/storage-health.ts';
 import { createFlagHealth } from './health/flag-health.ts';
 import { createSignalIngest } from './health/ingest.ts';
 import { createApp } from './http/app.ts';
@@ -17,7 +18,7 @@ import { createStreamingHub } from './http/streaming.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadPlanDir } from './plans/load.ts';
 import { formatProblem } from './plans/validate.ts';
-import { watchPlanDir } from './plans/watch.ts';
+import { type PlanWatcher, watchPlanDir } from './plans/watch.ts';
 import { createArmIndex } from './rollout/arm-index.ts';
 import { createController } from './rollout/controller.ts';
 import { notifyTransitions } from './rollout/notifier.ts';
@@ -44,6 +45,10 @@ export interface RollgateOptions {
   heartbeatMs?: number;
   /** Client and backlog caps for SDK streams; tests lower them. */
   streamingLimits?: { maxClients: number; maxPendingWrites: number };
+  /** How often the plan watcher checks the folder when fs.watch is silent; tests shorten it. */
+  watchPollMs?: number;
+  /** How long after the last storage fault readiness stays 503; tests shorten it. */
+  storageRecoverMs?: number;
   /** Knobs of the guarded service when it runs in this process (ROLLGATE_SERVICE=on). */
   service?: Omit<ServiceOptions, 'dataDir'>;
 }
@@ -61,10 +66,29 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const generated = ensureTokens(config.dataDir, config.tokens);
   const tokens = [...config.tokens, ...generated.tokens];
   const auth = createAuthenticator(tokens);
-  const controller = createController({ db, clock, log });
+  const controller = createController({ db, clock, log, allowMassRemoval: config.allowMassRemoval });
+  const mass = controller.massRemoval(initial.plans, config.flagsDir);
+  if (mass) {
+    db.close();
+    throw new StartupError('plans rejected', [`ROLLGATE_FLAGS_DIR: ${formatProblem(mass.problem)}`]);
+  }
   controller.applyPlans(initial.plans, 'plans-loader');
 
   let ready = true;
+  let watcher: PlanWatcher | undefined;
+  // Wall time: the recovery window is about the machine's disk, not the (possibly virtual) rollout clock.
+  const storage = createStorageHealth({
+    db,
+    now: Date.now,
+    ...(opts.storageRecoverMs ? { recoverMs: opts.storageRecoverMs } : {}),
+  });
+  /** Ready only while started, writes succeed and (when watching) the plan watcher is alive: each check says why. */
+  const readiness = () => {
+    const database = storage.status();
+    const plans = watcher ? watcher.status() : { alive: !config.watch || !ready, mode: 'off' as const };
+    const ok = ready && database.ok && (!config.watch || plans.alive);
+    return { ok, checks: { started: ready, database, watcher: plans } };
+  };
   const metrics = createMetrics(controller);
   const served = createServedFeatures({ controller });
   const streaming = createStreamingHub({
@@ -74,6 +98,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     limits: opts.streamingLimits,
   });
   const arms = createArmIndex(controller);
+  const alertStore = createAlertStore(db);
   const signals = createSignalIngest({
     db,
     clock,
@@ -92,12 +117,13 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     log,
     metrics,
     flagsDir: config.flagsDir,
-    isReady: () => ready,
+    readiness,
     served,
     streaming,
     signals,
     flagHealth,
-    alertStore: createAlertStore(db),
+    alertStore,
+    storage,
     random: Math.random,
     arms,
   });
@@ -122,6 +148,24 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   });
 
   const stops: Array<() => void | Promise<void>> = [];
+  /** Retention of everything that grows with time; each part prunes on its own so one failure stops none. */
+  const retention = () => {
+    const now = clock();
+    const parts: Array<[string, () => unknown]> = [
+      ['signals', () => signals.store.prune(now, config.signals)],
+      ['idempotency keys', () => signals.pruneKeys(now)],
+      ['events', () => controller.events.prune(now - config.retention.eventsMs)],
+      ['alerts', () => alertStore.prune(now - config.retention.alertsMs)],
+    ];
+    for (const [part, prune] of parts) {
+      try {
+        prune();
+      } catch (err) {
+        storage.fault(err);
+        log.error('retention failed', { part, err });
+      }
+    }
+  };
   const notifier = notifyTransitions(controller, { ...config.notify, log });
   stops.push(() => notifier.stop());
   return {
@@ -133,20 +177,28 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     service,
     scheduler,
     flagHealth,
+    storage,
+    readiness,
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
-      // Retention: minute buckets roll up into hours, then age out; cheap enough to run every ten minutes.
-      const retention = setInterval(() => signals.store.prune(clock(), config.signals), 600_000);
-      retention.unref();
-      stops.push(() => clearInterval(retention));
-      if (config.watch)
-        stops.push(
-          watchPlanDir(
-            config.flagsDir,
-            () => controller.reload(config.flagsDir, 'plans-watcher'),
-            (err) => log.error('plan watcher failed; reload with POST /api/admin/plans/reload', { err }),
-          ),
+      // Retention (minute buckets roll up into hours, then age out; old events, alerts and keys go) is cheap
+      // enough to run every ten minutes; the storage probe runs every five seconds.
+      retention();
+      const timers = [setInterval(retention, 600_000), setInterval(() => storage.probe(), 5_000)];
+      for (const t of timers) t.unref();
+      stops.push(() => {
+        for (const t of timers) clearInterval(t);
+      });
+      if (config.watch) {
+        const w = watchPlanDir(
+          config.flagsDir,
+          () => controller.reload(config.flagsDir, 'plans-watcher'),
+          (err) => log.error('plan watcher problem; it keeps checking', { err }),
+          opts.watchPollMs ? { pollMs: opts.watchPollMs } : {},
         );
+        watcher = w;
+        stops.push(() => w.stop());
+      }
       const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
         const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
         // A taken port or an address this machine does not have: say which setting, not a stack trace.
@@ -158,6 +210,10 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
           ),
         );
       });
+      // A request (headers and body) must arrive within the timeout: a slow body cannot hold a socket for ever.
+      const http = server as unknown as { requestTimeout: number; headersTimeout: number };
+      http.requestTimeout = config.requestTimeoutMs;
+      http.headersTimeout = config.requestTimeoutMs;
       stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       // Open SDK streams would hold the server open: end them first (stops run in reverse).
       stops.push(() => streaming.close());

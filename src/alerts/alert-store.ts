@@ -105,7 +105,12 @@ export function createAlertStore(db: Db) {
   const recent = db.prepare<Record<string, unknown>, Row>(
     'SELECT * FROM alerts WHERE (@before IS NULL OR id < @before) ORDER BY id DESC LIMIT @limit',
   );
+  const prune = db.prepare('DELETE FROM alerts WHERE last_received_at < ?');
   return {
+    /** Drops alerts last received before `before` (retention). */
+    prune(before: number): number {
+      return prune.run(before).changes;
+    },
     find(alert: Episode): StoredAlert | undefined {
       const row = one.get({
         source: alert.source,

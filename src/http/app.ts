@@ -30,7 +30,10 @@ export interface AppDeps {
   log: Logger;
   metrics: Metrics;
   flagsDir: string;
-  isReady: () => boolean;
+  /** Readiness with the check that failed: started, writes succeed, the plan watcher alive. */
+  readiness: () => { ok: boolean; checks: Record<string, unknown> };
+  /** Storage faults seen by requests mark the database unhealthy for readiness. */
+  storage?: { fault(err: unknown): boolean };
   /** The served Unleash document, rebuilt once per state change. */
   served: ServedFeatures;
   streaming: StreamingHub;
@@ -87,6 +90,6 @@ export function createApp(deps: AppDeps) {
   app.route('/ofrep/v1', createOfrepRoutes({ evaluator }));
 
   app.notFound(notFound);
-  app.onError(onError(deps.log));
+  app.onError(onError(deps.log, (err) => deps.storage?.fault(err)));
   return app;
 }

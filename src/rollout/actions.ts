@@ -24,6 +24,8 @@ const allowedFrom: Record<RolloutAction, readonly Phase[]> = {
 
 export function stageLabel(plan: Plan, stage: number): string {
   const stages = plan.rollout?.stages ?? [];
+  // -1: held at 0 % before the first stage, after a plan change left no stage as small as the old one.
+  if (stage < 0) return `before stage 1/${stages.length} (0%)`;
   return `stage ${stage + 1}/${stages.length} (${stages[stage]?.percent ?? 0}%)`;
 }
 
@@ -67,26 +69,46 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
       };
     case 'resume':
       return {
-        // A person has judged what stopped the rollout: the tests watch afresh from now.
-        next: { ...state, phase: 'progressing', phaseReason: null, holdKey: null, watchSince: now },
+        // A person has judged what stopped the rollout: the tests watch afresh from now. Held before the
+        // first stage (a plan change), resuming enters stage 1.
+        next: {
+          ...state,
+          phase: 'progressing',
+          phaseReason: null,
+          holdKey: null,
+          watchSince: now,
+          ...(state.stage < 0 ? { stage: 0, stageStartedAt: now } : {}),
+        },
         event: {
           type: 'rollout.resumed',
           reason,
           data: { ...from, ...evidence, watchSince: new Date(now).toISOString() },
         },
       };
-    case 'promote':
-      return promote(
+    case 'promote': {
+      const decision = promote(
         plan,
         state,
         now,
         input.to === 'full' ? plan.rollout.stages.length - 1 : state.stage + 1,
         reason,
-        {
-          ...from,
-          ...evidence,
-        },
+        { ...from, ...evidence },
       );
+      if (state.phase !== 'paused') return decision;
+      // Promoting past a pause is a person overriding what paused it: like resume, the tests watch afresh,
+      // or the same sticky verdict would pause it again at the next tick, at a higher percent.
+      return {
+        next: { ...decision.next, watchSince: now },
+        event: {
+          ...decision.event,
+          data: {
+            ...decision.event.data,
+            overrode: state.phaseReason,
+            watchSince: new Date(now).toISOString(),
+          },
+        },
+      };
+    }
     case 'rollback':
       return rollback(state, now, reason, { ...from, ...evidence });
   }

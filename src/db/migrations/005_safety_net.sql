@@ -32,3 +32,9 @@ CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 
 CREATE INDEX events_at ON events (at);
 CREATE INDEX alerts_received ON alerts (last_received_at);
+
+-- Small facts the process keeps about itself; the storage probe writes here to learn that writes still work.
+CREATE TABLE meta (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+);
