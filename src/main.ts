@@ -123,6 +123,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     signals,
     flagHealth,
     alertStore,
+    alertFiringTtlMs: config.alerts.firingTtlMs,
     storage,
     random: Math.random,
     arms,

@@ -43,6 +43,8 @@ export interface AppDeps {
   alertStore: AlertStore;
   /** Random source for frontend and OFREP evaluation (random stickiness). */
   random: () => number;
+  /** How long an unresolved alert counts as still firing (blocks restarts, rolls back later starts). */
+  alertFiringTtlMs: number;
   /** The arms each served plan has: every signal path checks records against it. */
   arms: ArmsOf;
 }

@@ -12,6 +12,18 @@ export interface ActionInput {
   /** For promote: the next stage (default) or straight to full. */
   to?: 'next' | 'full' | undefined;
   evidence?: Record<string, unknown> | undefined;
+  /** For start: alerts still firing that match this flag; any of them refuses the start unless forced. */
+  firingAlerts?: readonly FiringAlert[] | undefined;
+  /** For start: start despite firing alerts (the reason is required and recorded). */
+  force?: boolean | undefined;
+}
+
+export interface FiringAlert {
+  /** source/fingerprint/startsAt: the episode, as alert repeats name it. */
+  episode: string;
+  alertname: string;
+  source: string;
+  startsAt: string;
 }
 
 const allowedFrom: Record<RolloutAction, readonly Phase[]> = {
@@ -44,7 +56,16 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
   const evidence = input.evidence ?? {};
   const from = { phaseBefore: state.phase, stageBefore: state.stage, percentBefore: flag.percent };
   switch (action) {
-    case 'start':
+    case 'start': {
+      const firing = input.firingAlerts ?? [];
+      if (firing.length && !input.force) {
+        const first = firing[0] as FiringAlert;
+        throw new AppError(
+          'CONFLICT',
+          `alert ${first.alertname} (${first.source}) has been firing since ${first.startsAt} and rolls back flag "${plan.name}"${firing.length > 1 ? ` (and ${firing.length - 1} more)` : ''}; resolve it first, or start with {"force": true, "reason": "…"}`,
+          { firingAlerts: firing },
+        );
+      }
       return {
         next: {
           ...state,
@@ -59,9 +80,15 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
         event: {
           type: 'rollout.started',
           reason,
-          data: { ...from, stage: stageLabel(plan, 0), ...evidence },
+          data: {
+            ...from,
+            stage: stageLabel(plan, 0),
+            ...(firing.length ? { forcedOver: firing } : {}),
+            ...evidence,
+          },
         },
       };
+    }
     case 'pause':
       return {
         next: { ...state, phase: 'paused', phaseReason: reason ?? 'paused by an operator', holdKey: null },
