@@ -21,7 +21,8 @@ import { formatProblem } from './plans/validate.ts';
 import { type PlanWatcher, watchPlanDir } from './plans/watch.ts';
 import { createArmIndex } from './rollout/arm-index.ts';
 import { createController } from './rollout/controller.ts';
-import { notifyTransitions } from './rollout/notifier.ts';
+import { createOutboxSender, notifyTargets } from './rollout/notifier.ts';
+import { createOutboxStore } from './rollout/outbox-store.ts';
 import { createScheduler } from './rollout/scheduler.ts';
 import { createServedFeatures } from './rollout/served.ts';
 import { createService, type ServiceOptions } from './service/service.ts';
@@ -45,6 +46,8 @@ export interface RollgateOptions {
   heartbeatMs?: number;
   /** Client and backlog caps for SDK streams; tests lower them. */
   streamingLimits?: { maxClients: number; maxPendingWrites: number };
+  /** Delivery knobs of the notification sender (backoff, attempts); tests shorten them. */
+  notifier?: { baseDelayMs?: number; maxAttempts?: number; pollMs?: number };
   /** How often the plan watcher checks the folder when fs.watch is silent; tests shorten it. */
   watchPollMs?: number;
   /** How long after the last storage fault readiness stays 503; tests shorten it. */
@@ -66,7 +69,15 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const generated = ensureTokens(config.dataDir, config.tokens);
   const tokens = [...config.tokens, ...generated.tokens];
   const auth = createAuthenticator(tokens);
-  const controller = createController({ db, clock, log, allowMassRemoval: config.allowMassRemoval });
+  const outbox = createOutboxStore(db);
+  const targets = notifyTargets(config.notify.urls);
+  const controller = createController({
+    db,
+    clock,
+    log,
+    allowMassRemoval: config.allowMassRemoval,
+    outbox: { store: outbox, targets: targets.map((t) => t.id), now: Date.now },
+  });
   const mass = controller.massRemoval(initial.plans, config.flagsDir);
   if (mass) {
     db.close();
@@ -157,6 +168,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ['idempotency keys', () => signals.pruneKeys(now)],
       ['events', () => controller.events.prune(now - config.retention.eventsMs)],
       ['alerts', () => alertStore.prune(now - config.retention.alertsMs)],
+      ['outbox', () => outbox.prune(Date.now() - 7 * 86_400_000)],
     ];
     for (const [part, prune] of parts) {
       try {
@@ -167,8 +179,22 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       }
     }
   };
-  const notifier = notifyTransitions(controller, { ...config.notify, log });
-  stops.push(() => notifier.stop());
+  // Notifications are sent from the outbox their transition wrote, also those a crash left undelivered.
+  const notifier = createOutboxSender({
+    store: outbox,
+    targets,
+    secret: config.notify.secret,
+    log,
+    ...opts.notifier,
+  });
+  if (targets.length) {
+    notifier.start();
+    const unsubscribe = controller.onEvent(() => notifier.wake());
+    stops.push(() => {
+      unsubscribe();
+      return notifier.stop();
+    });
+  }
   return {
     app,
     db,
@@ -180,6 +206,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     flagHealth,
     storage,
     readiness,
+    notifier,
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
       // Retention (minute buckets roll up into hours, then age out; old events, alerts and keys go) is cheap

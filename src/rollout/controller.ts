@@ -9,6 +9,8 @@ import type { Plan } from '../plans/schema.ts';
 import { formatProblem, type Problem, type SourcedPlan } from '../plans/validate.ts';
 import { createEventStore, type NewEvent, type StoredEvent } from './event-store.ts';
 import { fitStateToPlan, switchEdit } from './fit-state.ts';
+import { flagViewOf, notificationFor, notifiedEvents } from './notification.ts';
+import type { OutboxStore } from './outbox-store.ts';
 import { createPlanStore, type StoredPlan } from './plan-store.ts';
 import { type FlagState, initialState, servedPercent } from './state.ts';
 import { createStateStore } from './state-store.ts';
@@ -38,6 +40,11 @@ export function createController(deps: {
   log: Logger;
   /** Whether a reload may remove every flag or more than half of them (ROLLGATE_ALLOW_MASS_REMOVAL). */
   allowMassRemoval?: boolean;
+  /**
+   * Webhook targets (ids): every notified transition is written to the outbox in its own transaction. `now` is
+   * wall time, which the sender schedules by (the controller's clock may be a simulation's).
+   */
+  outbox?: { store: OutboxStore; targets: readonly string[]; now: () => number };
 }) {
   const { db, clock, log } = deps;
   const plans = createPlanStore(db);
@@ -72,6 +79,31 @@ export function createController(deps: {
     return p && state ? toFlag(p, state) : undefined;
   }
 
+  /**
+   * Appends an event and, for a notified transition, its outbox messages: inside the caller's transaction, so
+   * a notification exists exactly when its transition committed (and survives kill -9 until delivered).
+   */
+  function record(e: NewEvent): number {
+    const id = events.append(e);
+    const outbox = deps.outbox;
+    if (outbox?.targets.length && e.flag && notifiedEvents.has(e.type)) {
+      const flag = getFlag(e.flag);
+      const stored: StoredEvent = {
+        id,
+        at: e.at,
+        flag: e.flag,
+        type: e.type,
+        actor: e.actor,
+        reason: e.reason ?? null,
+        data: e.data ?? {},
+      };
+      const body = JSON.stringify(notificationFor(stored, flag && flagViewOf(flag)));
+      for (const target of outbox.targets)
+        outbox.store.enqueue({ eventId: id, target, type: e.type, body }, outbox.now());
+    }
+    return id;
+  }
+
   function requireFlag(name: string): Flag {
     const flag = getFlag(name);
     if (!flag) throw new AppError('NOT_FOUND', `no flag named "${name}"`);
@@ -99,7 +131,7 @@ export function createController(deps: {
       const next = { ...decision.next, version: flag.state.version, updatedAt: at };
       if (!states.update(next))
         throw new AppError('CONFLICT', `flag "${name}" changed concurrently; try again`);
-      const eventId = events.append({ ...decision.event, at, flag: name, actor });
+      const eventId = record({ ...decision.event, at, flag: name, actor });
       return { flag: requireFlag(name), eventId };
     })();
     if (result.eventId !== null) {
@@ -169,7 +201,7 @@ export function createController(deps: {
               throw new AppError('CONFLICT', `flag "${plan.name}" changed concurrently`);
             current = { ...next, version: current.version + 1 };
           }
-          events.append({ at: now, flag: plan.name, actor, ...fixed.event });
+          record({ at: now, flag: plan.name, actor, ...fixed.event });
         };
         apply(fitStateToPlan(current, before?.plan, plan, now));
         apply(switchEdit(current, before?.plan, plan, file));
