@@ -6,7 +6,6 @@ import {
   addOutcome,
   emptyAggregate,
   type IntervalAggregate,
-  mergeAggregate,
   type Outcome,
   toSignalRecord,
 } from './signal-aggregate.ts';

@@ -167,7 +167,7 @@ describe('transition notifications', () => {
   it('sends user:password from the URL as Basic auth and never logs it, nor the path or query', async () => {
     const receiver = await startReceiver(() => 500);
     cleanups.push(receiver.close);
-    const secretUrl = receiver.url.replace('http://', 'http://hook:s3cr3t-pw@') + '?token=q-s3cr3t';
+    const secretUrl = `${receiver.url.replace('http://', 'http://hook:s3cr3t-pw@')}?token=q-s3cr3t`;
     const lines: string[] = [];
     const t = withNotifier(
       [secretUrl],

@@ -27,7 +27,7 @@ afterEach(async () => {
   stops = [];
 });
 
-export function engine(yaml: string, start = Date.parse('2026-03-02T09:00:00Z')) {
+function engine(yaml: string, start = Date.parse('2026-03-02T09:00:00Z')) {
   const clock = manualClock(start);
   const t = buildRollgate({ flagsDir: makeFlagsDir([], { 'c.yaml': yaml }), dataDir: tempDir(), clock });
   stops.push(() => t.rg.stop());
