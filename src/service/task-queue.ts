@@ -57,6 +57,8 @@ export interface TaskQueue {
   complete(lease: Lease): Promise<boolean>;
   fail(lease: Lease, error: string): Promise<FailOutcome>;
   stats(): Promise<QueueStats>;
+  /** Releases what the queue itself opened (connections); a queue on a database the caller owns closes nothing. */
+  close(): Promise<void>;
 }
 
 /**
