@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { manualClock } from '../../src/clock.ts';
+import { describe, it } from 'vitest';
+import { manualClock, systemClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRedisQueue, jobIdOf } from '../../src/service/redis-queue.ts';
 import { openServiceDb } from '../../src/service/service-db.ts';
@@ -20,6 +21,10 @@ export interface QueueUnderTest {
   pass(ms: number): Promise<void>;
   /** Redis redelivers on its stalled-job check, a little after the lease: such a claim is retried a while. */
   realTime: boolean;
+  /** What a worker process needs in its environment to open this queue (see queue-worker-child.ts). */
+  env: Record<string, string>;
+  /** The SQLite queue lives in a service database, which the task store can share. */
+  dbFile?: string;
   /** How many times the queue has delivered the task. */
   deliveries(taskId: string): Promise<number>;
   close(): Promise<void>;
@@ -27,15 +32,17 @@ export interface QueueUnderTest {
 
 export interface QueueBackend {
   name: 'sqlite' | 'redis';
-  start(policy: Partial<QueuePolicy>): Promise<QueueUnderTest>;
+  /** With `realClock`, a SQLite queue runs on the system clock, as a worker in another process does. */
+  start(policy: Partial<QueuePolicy>, opts?: { realClock?: boolean }): Promise<QueueUnderTest>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const sqliteBackend: QueueBackend = {
   name: 'sqlite',
-  async start(policy) {
-    const clock = manualClock();
+  async start(policy, opts = {}) {
+    const manual = manualClock();
+    const clock = opts.realClock ? systemClock : manual;
     const file = path.join(tempDir(), 'service.db');
     const handles = [openServiceDb(file).db];
     const make = (db = handles[0]) => {
@@ -50,10 +57,13 @@ export const sqliteBackend: QueueBackend = {
         return make(db);
       },
       now: clock,
-      realTime: false,
+      realTime: Boolean(opts.realClock),
       async pass(ms) {
-        clock.advance(ms);
+        if (opts.realClock) await sleep(ms);
+        else manual.advance(ms);
       },
+      env: { SERVICE_DB: file },
+      dbFile: file,
       async deliveries(taskId) {
         return handles[0]
           ?.prepare('SELECT attempts FROM task_queue WHERE task_id = ?')
@@ -102,6 +112,7 @@ export function redisBackend(url: string): QueueBackend {
         now: Date.now,
         realTime: true,
         pass: sleep,
+        env: { QUEUE_URL: url, QUEUE_PREFIX: prefix },
         async deliveries(taskId) {
           return Number(await reader.hget(`${prefix}:tasks:${jobIdOf(taskId)}`, 'ats'));
         },
@@ -139,4 +150,27 @@ export async function findTestRedis(): Promise<{ url: string; required: boolean;
     probe.disconnect();
   }
   return { url, required: Boolean(configured), reachable };
+}
+
+/**
+ * The backends a queue test file runs against. Without a Redis it says once what was not run (`announce`);
+ * with ROLLGATE_TEST_REDIS_URL set but unreachable it registers a failing test instead of skipping.
+ */
+export async function queueBackends(opts: { announce: boolean }): Promise<QueueBackend[]> {
+  const redis = await findTestRedis();
+  if (redis.reachable) return [sqliteBackend, redisBackend(redis.url)];
+  if (redis.required) {
+    describe('Redis task queue', () => {
+      it('reaches the Redis named by ROLLGATE_TEST_REDIS_URL', () => {
+        throw new Error(
+          'ROLLGATE_TEST_REDIS_URL is set but that Redis does not answer: the Redis half cannot run',
+        );
+      });
+    });
+  } else if (opts.announce) {
+    console.log(
+      `Redis queue tests NOT run (the queue contract and the SIGKILL crash test on Redis): nothing answers at ${redis.url} and ROLLGATE_TEST_REDIS_URL is unset`,
+    );
+  }
+  return [sqliteBackend];
 }

@@ -6,33 +6,11 @@ import {
   type Lease,
   type TaskQueue,
 } from '../../src/service/task-queue.ts';
-import {
-  findTestRedis,
-  type QueueBackend,
-  type QueueUnderTest,
-  redisBackend,
-  sqliteBackend,
-} from '../helpers/queue-backends.ts';
+import { type QueueUnderTest, queueBackends } from '../helpers/queue-backends.ts';
 
 const policy = { leaseMs: 600, maxAttempts: 3, backoffBaseMs: 300, backoffMaxMs: 1_200 };
 
-const redis = await findTestRedis();
-const backends: QueueBackend[] = [sqliteBackend];
-if (redis.reachable) backends.push(redisBackend(redis.url));
-else if (!redis.required)
-  console.log(
-    `Redis queue tests NOT run (queue contract on Redis, SIGKILL crash test on Redis): nothing answers at ${redis.url} and ROLLGATE_TEST_REDIS_URL is unset`,
-  );
-
-if (redis.required && !redis.reachable) {
-  describe('Redis task queue', () => {
-    it('reaches the Redis named by ROLLGATE_TEST_REDIS_URL', () => {
-      throw new Error(
-        'ROLLGATE_TEST_REDIS_URL is set but that Redis does not answer: the Redis half cannot run',
-      );
-    });
-  });
-}
+const backends = await queueBackends({ announce: true });
 
 const open: QueueUnderTest[] = [];
 afterEach(async () => {
