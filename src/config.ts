@@ -101,6 +101,9 @@ export const envSchema = z.object({
   ROLLGATE_SIGNAL_HISTORY: duration('24h', '0'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
   ROLLGATE_SERVICE_UNLEASH_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ROLLGATE_SERVICE_QUEUE_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
 });
 
 export interface Config {
@@ -115,7 +118,7 @@ export interface Config {
   tickIntervalMs: number;
   notify: { urls: string[]; secret: string | undefined };
   signals: { retentionMs: number; rawRetentionMs: number; staleAfterMs: number; historyMs: number };
-  service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined };
+  service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined; queueUrl: string | undefined };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -159,7 +162,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         staleAfterMs: e.ROLLGATE_SIGNAL_STALE,
         historyMs: e.ROLLGATE_SIGNAL_HISTORY,
       },
-      service: { mode: e.ROLLGATE_SERVICE, unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL },
+      service: {
+        mode: e.ROLLGATE_SERVICE,
+        unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL,
+        queueUrl: e.ROLLGATE_SERVICE_QUEUE_URL,
+      },
     },
   };
 }

@@ -99,6 +99,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
           dataDir: config.dataDir,
           clock,
           log: log.child({ part: 'service' }),
+          queueUrl: config.service.queueUrl,
           ...opts.service,
         })
       : undefined;
@@ -192,6 +193,7 @@ export function standaloneOptions(config: Config): StandaloneOptions {
     port: config.port,
     dataDir: config.dataDir,
     unleashUrl: config.service.unleashUrl,
+    queueUrl: config.service.queueUrl,
     clientToken: secretFor(config.tokens, 'client'),
     ingestToken: secretFor(config.tokens, 'ingest'),
   };

@@ -92,6 +92,14 @@ export function createRedisQueue(deps: RedisQueueOptions): TaskQueue & { policy:
   const retryDelay = (job: Job | undefined) =>
     job?.id ? backoffDelay(policy, taskIdOf(job.id), job.attemptsStarted) : policy.backoffBaseMs;
 
+  /**
+   * BullMQ waits without limit for a connection to become ready; a ping on our connection gives up after its
+   * retries instead, so a call made while Redis is away fails rather than hangs.
+   */
+  const reachable = async () => {
+    if (conn.status !== 'ready') await conn.ping();
+  };
+
   // Read fresh, with the worker as its queue: its options (attempt limit, backoff) decide a failure.
   const fetchJob = (taskId: string): Promise<Job | undefined> => Job.fromId(leaseWorker(), jobIdOf(taskId));
 
@@ -169,6 +177,7 @@ export function createRedisQueue(deps: RedisQueueOptions): TaskQueue & { policy:
       return { outcome: 'dead' } satisfies FailOutcome;
     },
     async stats(): Promise<QueueStats> {
+      await reachable();
       const c = await queue.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'completed', 'failed');
       return {
         ready: (c.wait ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0),
@@ -179,9 +188,17 @@ export function createRedisQueue(deps: RedisQueueOptions): TaskQueue & { policy:
       };
     },
     async close() {
-      await worker?.close();
-      await queue.close();
-      await Promise.allSettled([conn.quit(), workerConn?.quit()]);
+      // BullMQ's close waits for a connection that a Redis which is away never gives: it gets a second.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([worker?.close(), queue.close()]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, 1_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      conn.disconnect();
+      workerConn?.disconnect();
     },
   };
 
