@@ -93,12 +93,24 @@ export function createRedisQueue(deps: RedisQueueOptions): TaskQueue & { policy:
     job?.id ? backoffDelay(policy, taskIdOf(job.id), job.attemptsStarted) : policy.backoffBaseMs;
 
   /**
-   * BullMQ waits without limit for a connection to become ready; a ping on our connection gives up after its
-   * retries instead, so a call made while Redis is away fails rather than hangs.
+   * BullMQ waits without limit for a connection to become ready, and ioredis retries a command across
+   * reconnects: a call made while Redis is away waits at most readyWaitMs for the connection, then fails.
    */
-  const reachable = async () => {
-    if (conn.status !== 'ready') await conn.ping();
-  };
+  const readyWaitMs = 1_000;
+  const reachable = () =>
+    conn.status === 'ready'
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const ready = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            conn.off('ready', ready);
+            reject(new Error(`redis queue not connected (${conn.status})`));
+          }, readyWaitMs);
+          conn.once('ready', ready);
+        });
 
   // Read fresh, with the worker as its queue: its options (attempt limit, backoff) decide a failure.
   const fetchJob = (taskId: string): Promise<Job | undefined> => Job.fromId(leaseWorker(), jobIdOf(taskId));
@@ -106,7 +118,9 @@ export function createRedisQueue(deps: RedisQueueOptions): TaskQueue & { policy:
   return {
     policy,
     async enqueue(taskId) {
+      await reachable();
       // Checked first only to answer the boolean: the add itself is idempotent (same job id, no second job).
+      // Two enqueues of one task at the same instant may both answer true; still only one job exists.
       if ((await conn.exists(queue.toKey(jobIdOf(taskId)))) === 1) return false;
       const at = Date.now();
       await queue.add(

@@ -169,7 +169,7 @@ export async function queueBackends(opts: { announce: boolean }): Promise<QueueB
     });
   } else if (opts.announce) {
     console.log(
-      `Redis queue tests NOT run (the queue contract and the SIGKILL crash test on Redis): nothing answers at ${redis.url} and ROLLGATE_TEST_REDIS_URL is unset`,
+      `Redis queue tests NOT run (queue contract, workers, SIGKILL crash test and the service on Redis): nothing answers at ${redis.url} and ROLLGATE_TEST_REDIS_URL is unset`,
     );
   }
   return [sqliteBackend];
