@@ -76,7 +76,7 @@ describe.each(backends)('queue workers on $name', (backend) => {
       // The first attempt must outlast its lease by far, so the redelivery runs while it still does.
       const subject = newTask('t1', 'acme', 0);
       const perSecond = planWork({ ...work(), workMs: 1_000 }, subject, 1, 'queued').durationMs;
-      setWork({ workMs: Math.ceil((1_000 * 5 * policy.leaseMs) / Math.max(1, perSecond)) });
+      setWork({ workMs: Math.ceil((1_000 * 6 * policy.leaseMs) / Math.max(1, perSecond)) });
       expect(planWork(work(), subject, 1, 'queued').durationMs).toBeGreaterThan(3 * policy.leaseMs);
     }
     const second = worker();
