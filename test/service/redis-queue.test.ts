@@ -1,6 +1,7 @@
 // The service on the Redis queue through real HTTP: the setting, tasks processed through BullMQ, and Redis away.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
+import { standaloneOptions } from '../../src/main.ts';
 import { dropPrefix, findTestRedis, testPrefix } from '../helpers/queue-backends.ts';
 import { type Harness, settled, useHarnesses } from './harness.ts';
 
@@ -30,6 +31,12 @@ describe('ROLLGATE_SERVICE_QUEUE_URL', () => {
       const r = parseConfig({ ROLLGATE_SERVICE_QUEUE_URL: url });
       expect(r.ok && r.config.service.queueUrl).toBe(url);
     }
+    const only = parseConfig({
+      ROLLGATE_SERVICE: 'only',
+      ROLLGATE_SERVICE_QUEUE_URL: 'redis://127.0.0.1:6379/3',
+    });
+    if (!only.ok) throw new Error(only.problems.join('; '));
+    expect(standaloneOptions(only.config).queueUrl).toBe('redis://127.0.0.1:6379/3');
     const unset = parseConfig({});
     expect(unset.ok && unset.config.service.queueUrl).toBeUndefined();
     for (const bad of ['http://127.0.0.1:6379', 'not a url']) {
