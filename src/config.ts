@@ -108,6 +108,9 @@ export const envSchema = z.object({
   ROLLGATE_REQUEST_TIMEOUT: duration('30s', '1s'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
   ROLLGATE_SERVICE_UNLEASH_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ROLLGATE_SERVICE_QUEUE_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
 });
 
 export interface Config {
@@ -135,7 +138,7 @@ export interface Config {
   allowMassRemoval: boolean;
   /** A request whose headers and body have not fully arrived by then is cut off. */
   requestTimeoutMs: number;
-  service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined };
+  service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined; queueUrl: string | undefined };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -184,7 +187,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       alerts: { firingTtlMs: e.ROLLGATE_ALERT_FIRING_TTL },
       allowMassRemoval: e.ROLLGATE_ALLOW_MASS_REMOVAL,
       requestTimeoutMs: e.ROLLGATE_REQUEST_TIMEOUT,
-      service: { mode: e.ROLLGATE_SERVICE, unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL },
+      service: {
+        mode: e.ROLLGATE_SERVICE,
+        unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL,
+        queueUrl: e.ROLLGATE_SERVICE_QUEUE_URL,
+      },
     },
   };
 }

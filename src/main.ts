@@ -146,6 +146,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
           dataDir: config.dataDir,
           clock,
           log: log.child({ part: 'service' }),
+          queueUrl: config.service.queueUrl,
           ...opts.service,
         })
       : undefined;
@@ -285,6 +286,7 @@ export function standaloneOptions(config: Config): StandaloneOptions {
     port: config.port,
     dataDir: config.dataDir,
     unleashUrl: config.service.unleashUrl,
+    queueUrl: config.service.queueUrl,
     clientToken: secretFor(config.tokens, 'client'),
     ingestToken: secretFor(config.tokens, 'ingest'),
   };
