@@ -63,10 +63,9 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const initial = loadPlanDir(config.flagsDir);
   if (!initial.ok) throw new StartupError('plans rejected', initial.problems.map(formatProblem));
 
-  const db = openDb(config.dbFile);
-  const { applied } = migrate(db, migrationsDir);
+  const { db, applied } = openStorage(config);
   if (applied.length) log.info('migrations applied', { applied });
-  const generated = ensureTokens(config.dataDir, config.tokens);
+  const generated = startupStep('ROLLGATE_DATA_DIR', () => ensureTokens(config.dataDir, config.tokens));
   const tokens = [...config.tokens, ...generated.tokens];
   const auth = createAuthenticator(tokens);
   const outbox = createOutboxStore(db);
@@ -142,13 +141,15 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   // The guarded service shares the server under /service and reads its flags back through the client API.
   const service =
     config.service.mode === 'on'
-      ? createService({
-          dataDir: config.dataDir,
-          clock,
-          log: log.child({ part: 'service' }),
-          queueUrl: config.service.queueUrl,
-          ...opts.service,
-        })
+      ? startupStep('ROLLGATE_DATA_DIR (service.db)', () =>
+          createService({
+            dataDir: config.dataDir,
+            clock,
+            log: log.child({ part: 'service' }),
+            queueUrl: config.service.queueUrl,
+            ...opts.service,
+          }),
+        )
       : undefined;
   if (service) app.route('/service', service.app);
 
@@ -270,6 +271,37 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       db.close();
     },
   };
+}
+
+/** Runs one start-up step; a file-system or database error becomes one line naming the setting behind it. */
+function startupStep<T>(setting: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof StartupError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const code = e.code ? ` (${e.code})` : '';
+    throw new StartupError('cannot start', [`${setting}: ${e.message.split('\n')[0]}${code}`]);
+  }
+}
+
+/**
+ * Opens rollgate.db and applies migrations: a missing or read-only data directory, a file that is not a database,
+ * or a changed migration stops the start with the file and the setting named, not a stack trace.
+ */
+function openStorage(config: Config) {
+  return startupStep('ROLLGATE_DATA_DIR', () => {
+    const where = `${config.dbFile}: `;
+    let db: ReturnType<typeof openDb> | undefined;
+    try {
+      db = openDb(config.dbFile);
+      return { db, applied: migrate(db, migrationsDir).applied };
+    } catch (err) {
+      db?.close();
+      const e = err as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`${where}${e.message}`), { code: e.code });
+    }
+  });
 }
 
 /** A start-up problem the operator can fix ends the process with its message; anything else is a bug. */
