@@ -14,8 +14,14 @@ export function formatPath(segments: readonly PropertyKey[]): string {
   }, '');
 }
 
+/** The first issues, each bounded: a megabyte body with a million bad fields answers a small error. */
 export function zodDetails(error: z.ZodError) {
-  return { issues: error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+  return {
+    issues: error.issues
+      .slice(0, 20)
+      .map((i) => ({ path: formatPath(i.path).slice(0, 200), message: i.message.slice(0, 300) })),
+    ...(error.issues.length > 20 ? { more: error.issues.length - 20 } : {}),
+  };
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {

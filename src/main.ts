@@ -230,7 +230,16 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         stops.push(() => w.stop());
       }
       const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+        // A request (headers and body) must arrive within the timeout: a slow body cannot hold a socket for ever.
+        // Node checks timeouts only every connectionsCheckingInterval (30 s by default), so check often.
+        const serverOptions = {
+          requestTimeout: config.requestTimeoutMs,
+          headersTimeout: config.requestTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs / 2),
+        };
+        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions }, () =>
+          resolve(s),
+        );
         // A taken port or an address this machine does not have: say which setting, not a stack trace.
         s.once('error', (err: NodeJS.ErrnoException) =>
           reject(
@@ -240,10 +249,6 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
           ),
         );
       });
-      // A request (headers and body) must arrive within the timeout: a slow body cannot hold a socket for ever.
-      const http = server as unknown as { requestTimeout: number; headersTimeout: number };
-      http.requestTimeout = config.requestTimeoutMs;
-      http.headersTimeout = config.requestTimeoutMs;
       stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       // Open SDK streams would hold the server open: end them first (stops run in reverse).
       stops.push(() => streaming.close());
