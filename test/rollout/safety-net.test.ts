@@ -1,4 +1,6 @@
 // The safety net's holes, each closed with a test that fails without its fix: evidence missing, retried or hostile.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.ts';
 import { buildRollgate, makeFlagsDir, tempDir, testTokens } from '../helpers/rollgate.ts';
@@ -111,5 +113,140 @@ describe('latency limits between buckets', () => {
     const { flag: f, events } = await run([250, 300, 500]);
     expect(events.filter((e: { type: string }) => e.type === 'rollout.rolled-back')).toEqual([]);
     expect(f.phase).toBe('completed');
+  });
+});
+
+describe('plan reloads never lower the safety net', () => {
+  const staged = (stages: string) => `name: checkout.new-flow
+description: d
+owner: o
+type: release
+rollout:
+  stages: [${stages}]
+`;
+  const other = (name: string) => `name: ${name}\ndescription: d\nowner: o\ntype: release\nenabled: true\n`;
+
+  function withFolder(files: Record<string, string>) {
+    const flagsDir = makeFlagsDir([], files);
+    const t = buildRollgate({ flagsDir, dataDir: tempDir() });
+    stops.push(() => t.rg.stop());
+    const write = (file: string, text: string) => fs.writeFileSync(path.join(flagsDir, file), text);
+    const reload = () => t.call('POST', '/api/admin/plans/reload');
+    const flagOf = async (name: string) =>
+      (await (await t.call('GET', `/api/admin/flags/${name}`)).json()).flag;
+    return { ...t, flagsDir, write, reload, flagOf };
+  }
+
+  it('holds at 0 % (paused) when the running stage is gone and every new stage is larger, instead of jumping up', async () => {
+    const t = withFolder({ 'c.yaml': staged('{ percent: 1 }, { percent: 25 }, { percent: 100 }') });
+    await t.call('POST', '/api/admin/flags/checkout.new-flow/rollout/start');
+    expect((await t.flagOf('checkout.new-flow')).percent).toBe(1);
+    t.write('c.yaml', staged('{ percent: 5 }, { percent: 25 }, { percent: 100 }'));
+    expect((await t.reload()).status).toBe(200);
+    const f = await t.flagOf('checkout.new-flow');
+    expect(f).toMatchObject({ phase: 'paused', percent: 0 });
+    expect(f.phaseReason).toMatch(/every stage of the new plan is larger; holding at 0%/);
+    const resumed = await t.call('POST', '/api/admin/flags/checkout.new-flow/rollout/resume');
+    expect((await resumed.json()).flag).toMatchObject({ phase: 'progressing', percent: 5 });
+  });
+
+  it('steps down to the nearest smaller stage when the running one is gone', async () => {
+    const t = withFolder({ 'c.yaml': staged('{ percent: 1 }, { percent: 10 }, { percent: 100 }') });
+    await t.call('POST', '/api/admin/flags/checkout.new-flow/rollout/start');
+    await t.call('POST', '/api/admin/flags/checkout.new-flow/rollout/promote');
+    t.write('c.yaml', staged('{ percent: 1 }, { percent: 5 }, { percent: 20 }, { percent: 100 }'));
+    await t.reload();
+    expect(await t.flagOf('checkout.new-flow')).toMatchObject({ phase: 'progressing', percent: 5 });
+  });
+
+  it('refuses a reload that would remove every flag or more than half, keeping the last good plans', async () => {
+    const t = withFolder({ 'a.yaml': other('a'), 'b.yaml': other('b'), 'c.yaml': other('c') });
+    for (const f of ['a.yaml', 'b.yaml']) fs.rmSync(path.join(t.flagsDir, f));
+    const half = await t.reload();
+    expect(half.status).toBe(422);
+    expect(JSON.stringify(await half.json())).toMatch(/would remove 2 of 3 flags/);
+    fs.rmSync(t.flagsDir, { recursive: true });
+    const gone = await t.reload();
+    expect(gone.status).toBe(422);
+    expect(JSON.stringify(await gone.json())).toMatch(/would remove 3 of 3 flags/);
+    const flags = (await (await t.call('GET', '/api/admin/flags')).json()).flags;
+    expect(flags.map((f: { name: string }) => f.name)).toEqual(['a', 'b', 'c']);
+    // The refusal is in each named flag's own log.
+    const events = (await (await t.call('GET', '/api/admin/events?flag=a')).json()).events;
+    expect(events[0]).toMatchObject({ type: 'plans.rejected', flag: 'a' });
+  });
+
+  it('removes one flag of three, and all of them when ROLLGATE_ALLOW_MASS_REMOVAL is set', async () => {
+    const t = withFolder({ 'a.yaml': other('a'), 'b.yaml': other('b'), 'c.yaml': other('c') });
+    fs.rmSync(path.join(t.flagsDir, 'a.yaml'));
+    expect((await t.reload()).status).toBe(200);
+    const flagsDir = makeFlagsDir([], { 'a.yaml': other('a'), 'b.yaml': other('b') });
+    const allowed = buildRollgate({ flagsDir, env: { ROLLGATE_ALLOW_MASS_REMOVAL: 'true' } });
+    stops.push(() => allowed.rg.stop());
+    fs.rmSync(flagsDir, { recursive: true });
+    const res = await allowed.call('POST', '/api/admin/plans/reload');
+    expect(res.status).toBe(200);
+    expect((await res.json()).removed).toEqual(['a', 'b']);
+  });
+
+  it('answers 422 with a plan problem for an alias bomb, never a 500, and records it against the flag', async () => {
+    const t = withFolder({ 'a.yaml': other('a'), 'b.yaml': other('b') });
+    const laughs = ['x: &a [1,1,1,1,1,1,1,1,1]'];
+    for (const [i, p] of ['a', 'b', 'c', 'd', 'e', 'f', 'g'].entries()) {
+      const n = 'bcdefgh'[i];
+      laughs.push(`${n}${i}: &${n} [${Array(9).fill(`*${p}`).join(',')}]`);
+    }
+    t.write('a.yaml', `${laughs.join('\n')}\n`);
+    const res = await t.reload();
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(await res.json())).toMatch(/a\.yaml: \(root\): not a plan/);
+    const events = (await (await t.call('GET', '/api/admin/events?flag=a')).json()).events;
+    expect(events[0]).toMatchObject({ type: 'plans.rejected' });
+  });
+
+  it("applies an edit of a plain switch's enabled:, and says so when enabled: means nothing on a rollout", async () => {
+    const t = withFolder({ 'a.yaml': other('a'), 'c.yaml': staged('{ percent: 5 }, { percent: 100 }') });
+    expect((await t.flagOf('a')).enabled).toBe(true);
+    t.write('a.yaml', other('a').replace('enabled: true', 'enabled: false'));
+    t.write('c.yaml', `${staged('{ percent: 5 }, { percent: 100 }')}enabled: true\n`);
+    await t.reload();
+    expect(await t.flagOf('a')).toMatchObject({ enabled: false, percent: 0 });
+    const [disabled] = (await (await t.call('GET', '/api/admin/events?flag=a&type=flag.disabled')).json())
+      .events;
+    expect(disabled).toMatchObject({ actor: 'ops', reason: 'enabled: false in a.yaml' });
+    const ignored = (
+      await (await t.call('GET', '/api/admin/events?flag=checkout.new-flow&type=plan.field-ignored')).json()
+    ).events;
+    expect(ignored[0].reason).toMatch(/applies to plain switches/);
+  });
+});
+
+describe('promoting past a pause', () => {
+  it('watches afresh, so the verdict that paused it does not pause it again at a higher percent', async () => {
+    const yaml = planYaml('', '    - { metric: errors, worse: higher }').replace(
+      'rollout:',
+      'rollout:\n  onRegression: pause',
+    );
+    const { call, clock, post, flag, rg } = engine(yaml);
+    await call('POST', '/api/admin/flags/checkout.new-flow/rollout/start');
+    for (let m = 0; m < 10 && (await flag()).flag.phase !== 'paused'; m++) {
+      await post([
+        { flag: 'checkout.new-flow', arm: 'treatment', at: clock(), requests: 100, errors: 30 },
+        { flag: 'checkout.new-flow', arm: 'control', at: clock(), requests: 9900, errors: 30 },
+      ]);
+      clock.advance(minute);
+      await rg.scheduler.tick();
+    }
+    expect((await flag()).flag.phase).toBe('paused');
+    const promoted = await call('POST', '/api/admin/flags/checkout.new-flow/rollout/promote', {
+      body: { reason: 'the errors were a test fixture' },
+    });
+    expect((await promoted.json()).flag).toMatchObject({ phase: 'progressing', percent: 5 });
+    clock.advance(minute);
+    await rg.scheduler.tick();
+    expect((await flag()).flag).toMatchObject({ phase: 'progressing', percent: 5 });
+    const [event] = (await (await call('GET', '/api/admin/events?type=rollout.promoted&limit=1')).json())
+      .events;
+    expect(event.data.overrode).toMatch(/regression/);
   });
 });
