@@ -108,6 +108,7 @@ export const envSchema = z.object({
   ROLLGATE_REQUEST_TIMEOUT: duration('30s', '1s'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
   ROLLGATE_SERVICE_UNLEASH_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ROLLGATE_SERVICE_QUEUE_RETENTION: duration('7d', '1h'),
   ROLLGATE_SERVICE_QUEUE_URL: z
     .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
     .optional(),
@@ -138,7 +139,13 @@ export interface Config {
   allowMassRemoval: boolean;
   /** A request whose headers and body have not fully arrived by then is cut off. */
   requestTimeoutMs: number;
-  service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined; queueUrl: string | undefined };
+  service: {
+    mode: 'on' | 'off' | 'only';
+    unleashUrl: string | undefined;
+    queueUrl: string | undefined;
+    /** Finished queue entries are forgotten this long after they settled. */
+    queueRetentionMs: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -191,6 +198,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         mode: e.ROLLGATE_SERVICE,
         unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL,
         queueUrl: e.ROLLGATE_SERVICE_QUEUE_URL,
+        queueRetentionMs: e.ROLLGATE_SERVICE_QUEUE_RETENTION,
       },
     },
   };

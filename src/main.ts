@@ -147,6 +147,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
             clock,
             log: log.child({ part: 'service' }),
             queueUrl: config.service.queueUrl,
+            queueRetentionMs: config.service.queueRetentionMs,
             ...opts.service,
           }),
         )

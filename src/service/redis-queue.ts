@@ -201,6 +201,16 @@ export function createRedisQueue(deps: RedisQueueOptions): TaskQueue & { policy:
         oldestWaitingAt: await oldestOpen(),
       };
     },
+    async prune(before) {
+      await reachable();
+      // BullMQ cleans by age; it keeps finished jobs until told (removeOnComplete: false keeps them inspectable).
+      const grace = Math.max(0, Date.now() - before);
+      const cleaned = await Promise.all([
+        queue.clean(grace, 10_000, 'completed'),
+        queue.clean(grace, 10_000, 'failed'),
+      ]);
+      return cleaned.reduce((n, ids) => n + ids.length, 0);
+    },
     async close() {
       // BullMQ's close waits for a connection that a Redis which is away never gives: it gets a second.
       let timer: NodeJS.Timeout | undefined;

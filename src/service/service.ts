@@ -27,6 +27,8 @@ export interface ServiceOptions {
   queue?: Partial<QueuePolicy>;
   /** redis:// or rediss://: the task queue lives on Redis (BullMQ) instead of service.db. */
   queueUrl?: string | undefined;
+  /** Done and dead queue entries are forgotten this long after they settled (7 days by default). */
+  queueRetentionMs?: number | undefined;
   /** Key prefix of the Redis queue, so several deployments can share one Redis. */
   queuePrefix?: string;
   workers?: Partial<WorkerOptions> & { enabled?: boolean };
@@ -125,6 +127,7 @@ export function createService(opts: ServiceOptions) {
 
   let started = false;
   let stopped = false;
+  let retention: NodeJS.Timeout | undefined;
   return {
     app,
     db,
@@ -162,6 +165,12 @@ export function createService(opts: ServiceOptions) {
         token: target.signalsToken ?? target.clientToken,
       });
       if (workersEnabled) workers.start();
+      const retentionMs = opts.queueRetentionMs ?? 7 * 86_400_000;
+      const prune = () =>
+        queue.prune(clock() - retentionMs).catch((err) => log.warn('queue retention failed', { err }));
+      void prune();
+      retention = setInterval(prune, 3_600_000);
+      retention.unref();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), opts.flags?.readyTimeoutMs ?? 10_000);
@@ -176,6 +185,7 @@ export function createService(opts: ServiceOptions) {
     async stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(retention);
       await workers.stop();
       await reporter.stop();
       await flags.close();

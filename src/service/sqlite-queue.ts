@@ -58,6 +58,7 @@ export function createSqliteQueue(deps: {
     `UPDATE task_queue SET state = 'dead', lease_until = NULL, lease_token = NULL, last_error = @error,
        updated_at = @now WHERE task_id = @taskId`,
   );
+  const prune = db.prepare(`DELETE FROM task_queue WHERE state IN ('done', 'dead') AND updated_at < ?`);
   const counts = db.prepare<[], { state: string; n: number }>(
     'SELECT state, COUNT(*) AS n FROM task_queue GROUP BY state',
   );
@@ -120,6 +121,9 @@ export function createSqliteQueue(deps: {
         dead: by.dead ?? 0,
         oldestWaitingAt: oldest.get()?.at ?? null,
       };
+    },
+    async prune(before) {
+      return prune.run(before).changes;
     },
     // The database belongs to the service, which closes it.
     async close() {},

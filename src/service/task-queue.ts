@@ -57,6 +57,8 @@ export interface TaskQueue {
   complete(lease: Lease): Promise<boolean>;
   fail(lease: Lease, error: string): Promise<FailOutcome>;
   stats(): Promise<QueueStats>;
+  /** Retention: forgets finished (done or dead) tasks settled before `before`; answers how many. */
+  prune(before: number): Promise<number>;
   /** Releases what the queue itself opened (connections); a queue on a database the caller owns closes nothing. */
   close(): Promise<void>;
 }

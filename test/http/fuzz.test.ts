@@ -208,7 +208,10 @@ describe('fuzzing every route of the real server', () => {
         const text = await res.text();
         expect(res.status, `${method} ${path} → ${res.status} ${text.slice(0, 300)}`).toBeLessThan(500);
         if (res.status >= 400) {
-          const parsed = JSON.parse(text) as { error?: { code: unknown; message: unknown }; errorCode?: unknown };
+          const parsed = JSON.parse(text) as {
+            error?: { code: unknown; message: unknown };
+            errorCode?: unknown;
+          };
           // OFREP's evaluation errors use its protocol's own shape, which its providers parse.
           if (path.startsWith('/ofrep/') && parsed.errorCode !== undefined)
             expect(typeof parsed.errorCode, text).toBe('string');

@@ -75,6 +75,19 @@ describe.each(backends)('task queue contract on $name', (backend) => {
     expect(await h.queue.stats()).toEqual({ ready: 0, leased: 0, done: 1, dead: 0, oldestWaitingAt: null });
   });
 
+  it('forgets finished tasks settled before the retention cutoff, and never a waiting one', async () => {
+    const h = await start();
+    await h.queue.enqueue('a');
+    await h.queue.enqueue('b');
+    const [lease] = await h.queue.claim(1);
+    if (!lease) throw new Error('expected a delivery');
+    await h.queue.complete(lease);
+    await h.pass(5);
+    expect(await h.queue.prune(h.now() + 1)).toBe(1);
+    expect(await h.queue.stats()).toMatchObject({ ready: 1, done: 0 });
+    expect((await claimSoon(h, h.queue)).map((l) => l.taskId)).toEqual(['b']);
+  });
+
   it('redelivers a task whose lease expired, and refuses the old holder afterwards', async () => {
     const h = await start();
     const { queue } = h;
