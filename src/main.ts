@@ -1,7 +1,8 @@
 // The composition root: config → db → migrations → plans → controller → http → serve.
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createAlertStore } from './alerts/alert-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
@@ -11,6 +12,7 @@ import { createFlagHealth } from './health/flag-health.ts';
 import { createSignalIngest } from './health/ingest.ts';
 import { createApp } from './http/app.ts';
 import { createAuthenticator } from './http/auth.ts';
+import { createFastPath } from './http/fast-path.ts';
 import { ensureTokens } from './http/generated-tokens.ts';
 import { createMetrics } from './http/ops-routes.ts';
 import { createStreamingHub } from './http/streaming.ts';
@@ -138,8 +140,14 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
             (err) => log.error('plan watcher failed; reload with POST /api/admin/plans/reload', { err }),
           ),
         );
-      const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+      // SDK polls take the fast path; everything else (and every poll it cannot answer exactly) goes to Hono.
+      const listener = createFastPath({
+        served,
+        auth,
+        fallback: getRequestListener(app.fetch, { hostname: config.host }),
+      });
+      const server = await new Promise<Server>((resolve, reject) => {
+        const s = createServer(listener).listen(config.port, config.host, () => resolve(s));
         // A taken port or an address this machine does not have: say which setting, not a stack trace.
         s.once('error', (err: NodeJS.ErrnoException) =>
           reject(
