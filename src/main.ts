@@ -13,6 +13,7 @@ import { createSignalIngest } from './health/ingest.ts';
 import { createApp } from './http/app.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { createFastPath } from './http/fast-path.ts';
+import { createFrontendAnswers } from './http/frontend-cache.ts';
 import { ensureTokens } from './http/generated-tokens.ts';
 import { createMetrics } from './http/ops-routes.ts';
 import { createStreamingHub } from './http/streaming.ts';
@@ -143,6 +144,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       // SDK polls take the fast path; everything else (and every poll it cannot answer exactly) goes to Hono.
       const listener = createFastPath({
         served,
+        frontend: createFrontendAnswers({ served, random: Math.random, now: clock }),
         auth,
         fallback: getRequestListener(app.fetch, { hostname: config.host }),
       });

@@ -4,6 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../../src/http/auth.ts';
 import { createFastPath } from '../../src/http/fast-path.ts';
+import { createFrontendAnswers } from '../../src/http/frontend-cache.ts';
 import { buildRollgate, makeFlagsDir, testTokens } from '../helpers/rollgate.ts';
 import { sdkPlanFiles } from '../helpers/sdk-server.ts';
 
@@ -51,10 +52,21 @@ function listen(listener: http.RequestListener): Promise<http.Server> {
 }
 const portOf = (s: http.Server) => (s.address() as { port: number }).port;
 
-const t = buildRollgate({ flagsDir: makeFlagsDir(sdkPlanFiles) });
+/** On only from loopback: the caller's socket address must stand in for a context without remoteAddress. */
+const office = [
+  'name: web.office',
+  'description: on for the office network',
+  'owner: tests',
+  'type: release',
+  'enabled: true',
+  'constraints:',
+  '  - { contextName: remoteAddress, operator: IN_CIDR, values: [127.0.0.0/8] }',
+].join('\n');
+const t = buildRollgate({ flagsDir: makeFlagsDir(sdkPlanFiles, { 'web.office.yaml': office }) });
 const fallback = getRequestListener(t.rg.app.fetch, { hostname: t.config.host });
 const fastOnly = createFastPath({
   served: t.rg.served,
+  frontend: createFrontendAnswers({ served: t.rg.served, random: Math.random, now: t.clock }),
   auth: createAuthenticator(t.config.tokens),
   fallback: (_req, res) => {
     res.writeHead(FELL_THROUGH);
@@ -231,5 +243,83 @@ describe('the fast path for GET /api/client/features', () => {
     }
     agent.destroy();
     expect(sockets.size).toBe(1);
+  });
+});
+
+describe('the fast path for GET /api/frontend', () => {
+  const web = `Authorization: ${testTokens.frontend}`;
+  /** The current ETag of the toggles for this query, as Hono computes it. */
+  const etagFor = async (query: string) =>
+    (await raw(portOf(servers.hono), get(`/api/frontend?${query}`, web))).headers.find(
+      ([n]) => n === 'etag',
+    )?.[1];
+
+  const answered: Array<[string, () => Promise<string>, number]> = [
+    ['a context in the query', async () => get('/api/frontend?userId=u1', web), 200],
+    [
+      'properties[x] and a custom field',
+      async () => get('/api/frontend?userId=u1&properties[region]=eu&tier=gold', web),
+      200,
+    ],
+    ['a region the targeting matches', async () => get('/api/frontend?userId=u2&region=EU', web), 200],
+    ['its own remoteAddress', async () => get('/api/frontend?userId=u1&remoteAddress=10.1.2.3', web), 200],
+    [
+      'a Bearer token and an Origin',
+      async () =>
+        get(
+          '/api/frontend?userId=u1',
+          `Authorization: Bearer ${testTokens.frontend}`,
+          'Origin: https://shop.example',
+        ),
+      200,
+    ],
+    [
+      'the current ETag',
+      async () => get('/api/frontend?userId=u3', web, `If-None-Match: ${await etagFor('userId=u3')}`),
+      304,
+    ],
+    [
+      'a weak tag in a list',
+      async () => get('/api/frontend?userId=u3', web, `If-None-Match: "x", W/${await etagFor('userId=u3')}`),
+      304,
+    ],
+    ['a stale ETag', async () => get('/api/frontend?userId=u3', web, 'If-None-Match: "stale"'), 200],
+    ['HEAD', async () => get('/api/frontend?userId=u1', web).replace('GET', 'HEAD'), 200],
+    ['encoded values', async () => get('/api/frontend?userId=a%20b+c&appName=shop', web), 200],
+  ];
+  it('fills remoteAddress from the socket when the context has none, as Hono does', async () => {
+    const names = async (query: string) =>
+      JSON.parse((await raw(portOf(servers.fast), get(`/api/frontend?${query}`, web))).body).toggles.map(
+        (x: { name: string }) => x.name,
+      );
+    expect(await names('userId=u1')).toContain('web.office');
+    expect(await names('userId=u1&remoteAddress=10.1.2.3')).not.toContain('web.office');
+  });
+
+  it.each(answered)('answers itself, exactly as Hono does: %s', async (_label, head, status) => {
+    const { hono, fast, served } = await all(await head());
+    expect(hono.status).toBe(status);
+    expect(fast).toEqual(hono);
+    expect(served).toEqual(hono);
+  });
+
+  const passed: Array<[string, () => string]> = [
+    ['a client token', () => get('/api/frontend?userId=u1', client)],
+    ['no token', () => get('/api/frontend?userId=u1')],
+    [
+      'a preflight',
+      () =>
+        get('/api/frontend', 'Origin: https://shop.example', 'Access-Control-Request-Method: GET').replace(
+          'GET /',
+          'OPTIONS /',
+        ),
+    ],
+    ['a trailing slash', () => get('/api/frontend/?userId=u1', web)],
+    ['POST', () => get('/api/frontend', web, 'Content-Length: 0').replace('GET', 'POST')],
+  ];
+  it.each(passed)('hands the request to Hono unchanged: %s', async (_label, head) => {
+    const { hono, fast, served } = await all(head());
+    expect(fast.status).toBe(FELL_THROUGH);
+    expect(served).toEqual(hono);
   });
 });
