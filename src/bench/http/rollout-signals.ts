@@ -43,7 +43,7 @@ export function minuteOfSignals(at: number, seed: number, share = 1): IntervalRe
         arm,
         at,
         requests,
-        errors: Math.min(requests, (seed + k) % 5),
+        errors: Math.min(requests, Math.round(((seed + k) % 5) * share)),
         latencyMs: {
           count: requests,
           sum: requests * 80,

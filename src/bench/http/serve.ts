@@ -57,9 +57,8 @@ async function probe(t: Target, ifNoneMatch?: string): Promise<{ status: number;
 
 async function measure(t: Target, gen: LoadGenerator): Promise<Row[]> {
   const rows: Row[] = [];
-  const { etag } = await probe(t);
   for (const response of ['200', '304'] as const) {
-    const ifNoneMatch = response === '304' ? etag : undefined;
+    const ifNoneMatch = response === '304' ? (await probe(t)).etag : undefined;
     const { status } = await probe(t, ifNoneMatch);
     if (String(status) !== response)
       throw new Error(`${t.name} answered ${status} where the ${response} row expects ${response}`);
