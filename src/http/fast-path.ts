@@ -11,8 +11,8 @@ import { toUnleashContext } from './served-evaluator.ts';
 
 /**
  * Characters the WHATWG URL parser would percent-encode in a query (controls, space, non-ASCII, `"#<>'`), and
- * the backslash the node adapter rejects: with any of them Hono would read a different query than the raw
- * one, so the request goes to Hono.
+ * the backslash, which the adapter checks for itself: with any of them Hono might read a different query than
+ * the raw one, so the request goes to Hono.
  */
 const rewrittenByUrlParser = /[^\x21-\x7e]|["#<>'\\]/;
 /** A Host the adapter turns into the same URL host without complaint; anything else is Hono's to refuse. */

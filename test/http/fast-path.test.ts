@@ -1,3 +1,4 @@
+// The fast path against Hono alone and against Rollgate as served, byte for byte over real ports, case by case.
 import http from 'node:http';
 import net from 'node:net';
 import { getRequestListener } from '@hono/node-server';

@@ -1,3 +1,4 @@
+// Frontend answers per context: remembered while the document stands, never when evaluation drew on randomness or the clock.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFrontendAnswers } from '../../src/http/frontend-cache.ts';
 import { buildRollgate, makeFlagsDir, testTokens } from '../helpers/rollgate.ts';
