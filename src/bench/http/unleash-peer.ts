@@ -14,6 +14,7 @@ const ENVIRONMENT = 'development';
 export interface UnleashPeer {
   url: string;
   clientToken: string;
+  frontendToken: string;
   stop(): Promise<void>;
 }
 
@@ -76,6 +77,7 @@ function startServer(dir: string, env: Record<string, string>): Promise<ChildPro
       authentication: { initApiTokens: [
         { type: 'admin', environment: '*', projects: ['*'], secret: e.U_ADMIN, tokenName: 'bench-admin' },
         { type: 'client', environment: '${ENVIRONMENT}', projects: ['*'], secret: e.U_CLIENT, tokenName: 'bench-client' },
+        { type: 'frontend', environment: '${ENVIRONMENT}', projects: ['*'], secret: e.U_FRONTEND, tokenName: 'bench-frontend' },
       ] },
     });
     console.log('ready');`;
@@ -154,6 +156,7 @@ export async function startUnleash(
   await adminQuery(dir, pg, `CREATE DATABASE ${db}`);
   const admin = `*:*.${randomBytes(16).toString('hex')}`;
   const clientToken = `*:${ENVIRONMENT}.${randomBytes(16).toString('hex')}`;
+  const frontendToken = `*:${ENVIRONMENT}.${randomBytes(16).toString('hex')}`;
   const port = await freePort();
   const drop = () => adminQuery(dir, pg, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   let child: ChildProcess | undefined;
@@ -166,6 +169,7 @@ export async function startUnleash(
       U_PORT: String(port),
       U_ADMIN: admin,
       U_CLIENT: clientToken,
+      U_FRONTEND: frontendToken,
     });
     const url = `http://127.0.0.1:${port}`;
     await createFeatures(url, admin, features);
@@ -174,6 +178,7 @@ export async function startUnleash(
     return {
       url,
       clientToken,
+      frontendToken,
       async stop() {
         if (running.exitCode === null && running.signalCode === null) {
           const exited = new Promise((r) => running.once('exit', r));
