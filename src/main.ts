@@ -1,7 +1,8 @@
 // The composition root: config → db → migrations → plans → controller → http → serve.
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createAlertStore } from './alerts/alert-store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
@@ -12,6 +13,8 @@ import { createFlagHealth } from './health/flag-health.ts';
 import { createSignalIngest } from './health/ingest.ts';
 import { createApp } from './http/app.ts';
 import { createAuthenticator } from './http/auth.ts';
+import { createFastPath } from './http/fast-path.ts';
+import { createFrontendAnswers } from './http/frontend-cache.ts';
 import { ensureTokens } from './http/generated-tokens.ts';
 import { createMetrics } from './http/ops-routes.ts';
 import { createStreamingHub } from './http/streaming.ts';
@@ -230,17 +233,24 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         watcher = w;
         stops.push(() => w.stop());
       }
-      const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      // SDK polls take the fast path; everything else (and every poll it cannot answer exactly) goes to Hono.
+      const listener = createFastPath({
+        served,
+        frontend: createFrontendAnswers({ served, random: Math.random, now: clock }),
+        auth,
+        fallback: getRequestListener(app.fetch, { hostname: config.host }),
+      });
+      const server = await new Promise<Server>((resolve, reject) => {
         // A request (headers and body) must arrive within the timeout: a slow body cannot hold a socket for ever.
         // Node checks timeouts only every connectionsCheckingInterval (30 s by default), so check often.
-        const serverOptions = {
-          requestTimeout: config.requestTimeoutMs,
-          headersTimeout: config.requestTimeoutMs,
-          connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs / 2),
-        };
-        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions }, () =>
-          resolve(s),
-        );
+        const s = createServer(
+          {
+            requestTimeout: config.requestTimeoutMs,
+            headersTimeout: config.requestTimeoutMs,
+            connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs / 2),
+          },
+          listener,
+        ).listen(config.port, config.host, () => resolve(s));
         // A taken port or an address this machine does not have: say which setting, not a stack trace.
         s.once('error', (err: NodeJS.ErrnoException) =>
           reject(

@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/client', createClientRoutes(deps));
   app.route('/api/client', deps.streaming.routes);
   app.use('/api/frontend/*', frontendCors, requireToken(deps.auth, ['frontend']));
-  app.route('/api/frontend', createFrontendRoutes({ ...deps, evaluator }));
+  app.route('/api/frontend', createFrontendRoutes({ ...deps, now: deps.controller.clock }));
   app.use('/ofrep/*', requireToken(deps.auth, ['client', 'frontend']));
   app.route('/ofrep/v1', createOfrepRoutes({ evaluator }));
 

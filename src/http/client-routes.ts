@@ -6,7 +6,12 @@ import { parseJsonText, readJson } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import type { SdkMetricsOptions } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
-import { type ServedFeatures, serializeDocument, strongEtag } from '../rollout/served.ts';
+import {
+  type ServedDocument,
+  type ServedFeatures,
+  serializeDocument,
+  strongEtag,
+} from '../rollout/served.ts';
 import type { AuthEnv } from './auth.ts';
 import { etagMatches } from './etag.ts';
 import { idempotencyKeyOf } from './signal-routes.ts';
@@ -70,6 +75,40 @@ export async function ingestMetrics(
   return c.json(skipped ? { accepted, skipped, rejected } : { accepted }, 202);
 }
 
+/** A served features document as the wire carries it: the body, its bytes, and its strong ETag. */
+export interface FeaturesDocument {
+  body: string;
+  bytes: Buffer;
+  etag: string;
+}
+
+/**
+ * The `/api/client/features` answer for a namePrefix (or none), shared by the Hono route and the fast path.
+ * Built once per revision: the full document's bytes are encoded once, and filtered documents (namePrefix)
+ * are rare, so at most 64 of them are remembered, for the current revision only.
+ */
+export function createFeatureDocuments(served: ServedFeatures) {
+  let full: { doc: ServedDocument; hit: FeaturesDocument } | undefined;
+  let filtered = { revision: -1, byPrefix: new Map<string, FeaturesDocument>() };
+  return (namePrefix: string | undefined): FeaturesDocument => {
+    const doc = served.current();
+    if (!namePrefix) {
+      if (full?.doc !== doc)
+        full = { doc, hit: { body: doc.body, bytes: Buffer.from(doc.body), etag: doc.etag } };
+      return full.hit;
+    }
+    if (filtered.revision !== doc.revision) filtered = { revision: doc.revision, byPrefix: new Map() };
+    let hit = filtered.byPrefix.get(namePrefix);
+    if (!hit) {
+      const features = doc.features.filter((f) => f.name.startsWith(namePrefix));
+      const body = serializeDocument(features, doc.revision, { namePrefix });
+      hit = { body, bytes: Buffer.from(body), etag: strongEtag(body) };
+      if (filtered.byPrefix.size < 64) filtered.byPrefix.set(namePrefix, hit);
+    }
+    return hit;
+  };
+}
+
 export function createClientRoutes(deps: {
   served: ServedFeatures;
   signals?: SignalSink | undefined;
@@ -77,26 +116,11 @@ export function createClientRoutes(deps: {
 }) {
   const { served, signals, log } = deps;
   const app = new Hono<AuthEnv>();
-  // Filtered documents (namePrefix) are rare; remember them for the current revision only.
-  let filtered = { revision: -1, byPrefix: new Map<string, { body: string; etag: string }>() };
-
-  const documentFor = (namePrefix: string | undefined) => {
-    const doc = served.current();
-    if (!namePrefix) return doc;
-    if (filtered.revision !== doc.revision) filtered = { revision: doc.revision, byPrefix: new Map() };
-    let hit = filtered.byPrefix.get(namePrefix);
-    if (!hit) {
-      const features = doc.features.filter((f) => f.name.startsWith(namePrefix));
-      const body = serializeDocument(features, doc.revision, { namePrefix });
-      hit = { body, etag: strongEtag(body) };
-      if (filtered.byPrefix.size < 64) filtered.byPrefix.set(namePrefix, hit);
-    }
-    return hit;
-  };
+  const documentFor = createFeatureDocuments(served);
 
   // project and tag filters are accepted and ignored: every Rollgate flag lives in the default project, untagged.
   app.get('/features', (c) => {
-    // The hot path of every polling SDK: no parsing beyond the one parameter that changes the answer.
+    // Over a real port, fast-path.ts answers this route before Hono sees it; the two must stay byte-identical.
     const { body, etag } = documentFor(c.req.query('namePrefix'));
     if (etagMatches(c.req.header('if-none-match'), etag)) return c.body(null, 304, { ETag: etag });
     return c.body(body, 200, { 'Content-Type': 'application/json; charset=utf-8', ETag: etag });

@@ -5,11 +5,12 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { UnleashContext } from '../evaluation/types.ts';
 import type { Logger } from '../log.ts';
-import { strongEtag } from '../rollout/served.ts';
+import type { ServedFeatures } from '../rollout/served.ts';
 import type { AuthEnv } from './auth.ts';
 import { ingestMetrics, objectBody, type SignalSink, sourceOf } from './client-routes.ts';
 import { etagMatches } from './etag.ts';
-import { type ServedEvaluator, toUnleashContext } from './served-evaluator.ts';
+import { createFrontendAnswers } from './frontend-cache.ts';
+import { toUnleashContext } from './served-evaluator.ts';
 
 /** Browser SDKs call from any origin with the token in a header and read the ETag back. */
 export const frontendCors = cors({
@@ -32,21 +33,18 @@ function withRemoteAddress(c: Context, context: UnleashContext): UnleashContext 
 }
 
 export function createFrontendRoutes(deps: {
-  evaluator: ServedEvaluator;
+  served: ServedFeatures;
+  random: () => number;
+  now: () => number;
   signals?: SignalSink | undefined;
   log: Logger;
 }) {
-  const { evaluator, signals, log } = deps;
+  const { signals, log } = deps;
   const app = new Hono<AuthEnv>();
+  const answers = createFrontendAnswers(deps);
 
   const toggles = (c: Context, context: UnleashContext) => {
-    const { evaluator: current } = evaluator.current();
-    const enabled = current
-      .evaluateAll(withRemoteAddress(c, context))
-      .filter((f) => f.enabled)
-      .map((f) => ({ name: f.name, enabled: true, variant: f.variant, impressionData: f.impressionData }));
-    const body = JSON.stringify({ toggles: enabled });
-    const etag = strongEtag(body);
+    const { body, etag } = answers.answer(withRemoteAddress(c, context));
     if (etagMatches(c.req.header('if-none-match'), etag)) return c.body(null, 304, { ETag: etag });
     return c.body(body, 200, { 'Content-Type': 'application/json; charset=utf-8', ETag: etag });
   };
