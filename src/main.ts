@@ -9,6 +9,7 @@ import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
 import { createStorageHealth } from './db/storage-health.ts';
+import { createAssessThread } from './health/assess-thread.ts';
 import { createFlagHealth } from './health/flag-health.ts';
 import { createSignalIngest } from './health/ingest.ts';
 import { createApp } from './http/app.ts';
@@ -157,9 +158,17 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       : undefined;
   if (service) app.route('/service', service.app);
 
+  // Assessment folds each rollout's signals: off the serving thread, on a connection of its own.
+  const assessThread = createAssessThread({
+    dbFile: config.dbFile,
+    staleAfterMs: config.signals.staleAfterMs,
+    historyMs: config.signals.historyMs,
+    log,
+  });
   const scheduler = createScheduler({
     controller,
     assess: flagHealth.assess,
+    assessAll: (flags, now) => assessThread.assess(flags, now),
     clock,
     log,
     intervalMs: config.tickIntervalMs,
@@ -210,6 +219,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     service,
     scheduler,
     flagHealth,
+    signals,
     storage,
     readiness,
     notifier,
@@ -283,6 +293,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     async stop() {
       ready = false;
       for (const stop of stops.reverse()) await stop();
+      await scheduler.stop();
+      await assessThread.close();
       await service?.stop(); // a no-op when start already stopped it
       db.close();
     },

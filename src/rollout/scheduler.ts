@@ -6,6 +6,14 @@ import type { Controller, Flag } from './controller.ts';
 import { reconcile } from './reconcile.ts';
 
 export type AssessFlag = (flag: Flag, now: number) => Verdict;
+/** Verdicts for many flags at once, off the serving thread (the assessment worker); per flag a verdict or an error. */
+export type AssessFlags = (flags: readonly Flag[], now: number) => Promise<Map<string, Verdict | Error>>;
+
+/** The verdict a flag's last assessment produced, with the state version it was computed for. */
+export interface LatestVerdict {
+  verdict: Verdict;
+  version: number;
+}
 
 export interface TickReport {
   at: number;
@@ -17,11 +25,14 @@ export type Scheduler = ReturnType<typeof createScheduler>;
 export function createScheduler(deps: {
   controller: Controller;
   assess: AssessFlag;
+  /** When given, every tick assesses through it (a worker thread), never on the thread that serves SDKs. */
+  assessAll?: AssessFlags;
   clock: Clock;
   log: Logger;
   intervalMs: number;
 }) {
   const { controller, assess, clock, log } = deps;
+  const latest = new Map<string, LatestVerdict>();
   let running: Promise<TickReport> | null = null;
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
@@ -29,8 +40,9 @@ export function createScheduler(deps: {
   const isDue = (f: Flag) =>
     f.plan.rollout && f.state.enabled && (f.state.phase === 'progressing' || f.state.phase === 'completed');
 
-  function tickFlag(flag: Flag, now: number): TickReport['flags'][number] {
-    const verdict = assess(flag, now);
+  function tickFlag(flag: Flag, now: number, given?: Verdict): TickReport['flags'][number] {
+    const verdict = given ?? assess(flag, now);
+    latest.set(flag.plan.name, { verdict, version: flag.state.version });
     let outcome = { action: 'none', reason: 'state changed meanwhile; next tick decides', changed: false };
     controller.transition(flag.plan.name, 'controller', (current) => {
       // The verdict was computed for the state we read; if someone acted since, leave it to the next tick.
@@ -51,13 +63,34 @@ export function createScheduler(deps: {
     return { flag: flag.plan.name, ...outcome };
   }
 
-  function runTick(): TickReport {
+  async function runTick(): Promise<TickReport> {
     const now = clock();
     const report: TickReport = { at: now, flags: [] };
-    for (const flag of controller.listFlags()) {
-      if (!isDue(flag)) continue;
+    const due = controller.listFlags().filter(isDue);
+    let verdicts: Map<string, Verdict | Error> | undefined;
+    if (deps.assessAll && due.length) {
       try {
-        report.flags.push(tickFlag(flag, now));
+        verdicts = await deps.assessAll(due, now);
+      } catch (err) {
+        // Without the thread this tick decides nothing: holding is safe, blocking the serving thread is not.
+        log.error('assessment thread unavailable; this tick decides nothing', { err });
+        return {
+          at: now,
+          flags: due.map((f) => ({
+            flag: f.plan.name,
+            action: 'none',
+            reason: 'error',
+            changed: false,
+            error: String(err),
+          })),
+        };
+      }
+    }
+    for (const flag of due) {
+      try {
+        const given = verdicts?.get(flag.plan.name);
+        if (given instanceof Error) throw given;
+        report.flags.push(tickFlag(flag, now, given));
       } catch (err) {
         log.error('reconcile failed for one flag; the others go on', { flag: flag.plan.name, err });
         report.flags.push({
@@ -75,11 +108,9 @@ export function createScheduler(deps: {
   /** One pass over all due rollouts; a tick already in flight is joined, never run twice at once. */
   function tick(): Promise<TickReport> {
     if (running) return running;
-    running = Promise.resolve()
-      .then(runTick)
-      .finally(() => {
-        running = null;
-      });
+    running = runTick().finally(() => {
+      running = null;
+    });
     return running;
   }
 
@@ -92,6 +123,8 @@ export function createScheduler(deps: {
 
   return {
     tick,
+    /** The verdict the flag's last tick produced, if it was ticked since start. */
+    latest: (flag: string): LatestVerdict | undefined => latest.get(flag),
     start() {
       if (!stopped) return;
       stopped = false;

@@ -1,0 +1,82 @@
+// Runs assessment in a worker thread with its own database connection, so SDK polls, streams and alerts never wait behind it.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../log.ts';
+import type { AssessResult } from './assess-worker.ts';
+import type { AssessedFlag } from './flag-health.ts';
+import type { Verdict } from './verdict.ts';
+
+export interface AssessThreadOptions {
+  dbFile: string;
+  staleAfterMs?: number;
+  historyMs?: number;
+  log: Logger;
+}
+
+export type AssessThread = ReturnType<typeof createAssessThread>;
+
+/**
+ * One worker thread, started on first use and again after it dies. Requests are answered in order; a request
+ * in flight when the thread dies is refused, and the caller decides what a tick without verdicts does.
+ */
+export function createAssessThread(opts: AssessThreadOptions) {
+  let worker: Worker | undefined;
+  let nextId = 1;
+  const pending = new Map<number, { resolve(r: AssessResult[]): void; reject(err: Error): void }>();
+
+  const failAll = (err: Error) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+
+  function start(): Worker {
+    // Workers do not inherit tsx's loader on Node 20: register it inside the worker before loading the entry.
+    const entry = new URL('./assess-worker.ts', import.meta.url).href;
+    const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
+    const w = new Worker(boot, {
+      eval: true,
+      workerData: { dbFile: opts.dbFile, staleAfterMs: opts.staleAfterMs, historyMs: opts.historyMs },
+    });
+    w.on('message', (m: { id: number; results: AssessResult[] }) => {
+      pending.get(m.id)?.resolve(m.results);
+      pending.delete(m.id);
+    });
+    w.on('error', (err) => {
+      opts.log.error('assessment thread failed; it restarts on the next request', { err });
+      failAll(err);
+      worker = undefined;
+    });
+    w.on('exit', (code) => {
+      if (worker === w) worker = undefined;
+      if (pending.size) failAll(new Error(`assessment thread exited (${code})`));
+    });
+    return w;
+  }
+
+  return {
+    /** Verdicts for `flags` at `now`, computed off this thread; per flag a verdict or the error that stopped it. */
+    assess(flags: readonly AssessedFlag[], now: number): Promise<Map<string, Verdict | Error>> {
+      worker ??= start();
+      const id = nextId++;
+      const w = worker;
+      return new Promise<AssessResult[]>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        // Plain data only: plans, states and percents are JSON-shaped.
+        w.postMessage({
+          id,
+          now,
+          flags: flags.map((f) => ({ plan: f.plan, state: f.state, percent: f.percent })),
+        });
+      }).then(
+        (results) =>
+          new Map(results.map((r) => [r.flag, 'verdict' in r ? r.verdict : new Error(r.error)] as const)),
+      );
+    },
+    async close(): Promise<void> {
+      const w = worker;
+      worker = undefined;
+      if (!w) return;
+      failAll(new Error('assessment thread closed'));
+      await w.terminate();
+    },
+  };
+}
