@@ -39,6 +39,8 @@ export interface AppDeps {
   alertStore: AlertStore;
   /** Random source for frontend and OFREP evaluation (random stickiness). */
   random: () => number;
+  /** The dashboard (src/ui), signed in with its own session cookie rather than a bearer token. */
+  ui?: Hono;
 }
 
 export function createApp(deps: AppDeps) {
@@ -82,6 +84,12 @@ export function createApp(deps: AppDeps) {
   app.route('/api/frontend', createFrontendRoutes({ ...deps, evaluator }));
   app.use('/ofrep/*', requireToken(deps.auth, ['client', 'frontend']));
   app.route('/ofrep/v1', createOfrepRoutes({ evaluator }));
+
+  if (deps.ui) {
+    const ui = deps.ui;
+    app.get('/', (c) => c.redirect('/ui', 302));
+    app.route('/ui', ui);
+  }
 
   app.notFound(notFound);
   app.onError(onError(deps.log));

@@ -150,7 +150,7 @@ export function insufficientReason(plan: Plan, v: GuardrailVerdict): string {
     case 'slo-confidence-sequence':
       return `${head}: ${describeEvidence(g, v)}, not yet decided`;
     default:
-      return `${head}: ${v.summary}`;
+      return `${head}: ${v.summary.startsWith(`${v.name}: `) ? v.summary.slice(v.name.length + 2) : v.summary}`;
   }
 }
 
