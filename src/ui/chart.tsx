@@ -18,6 +18,10 @@ function thin(points: Point[]): Point[] {
   return out;
 }
 
+/** Treatment and control keep their colours on every chart; a test's lines get colours of their own. */
+const seriesClass = (label: string, k: number) =>
+  label === 'treatment' || label === 'control' ? `series-${label}` : `series-stat-${k}`;
+
 const tick = (v: number) =>
   Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(2);
 
@@ -72,7 +76,7 @@ export function LineChart(props: { title: string; unit: string; lines: Line[]; l
         ))}
         {lines.map((l, k) => (
           <polyline
-            class={`series series-${k}`}
+            class={`series ${seriesClass(l.label, k)}`}
             data-series={l.label}
             data-points={String(l.points.length)}
             points={l.points.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ')}
@@ -83,7 +87,7 @@ export function LineChart(props: { title: string; unit: string; lines: Line[]; l
         <strong>{props.title}</strong>
         <span class="legend">
           {lines.map((l, k) => (
-            <span class={`key series-${k}`}>{l.label}</span>
+            <span class={`key ${seriesClass(l.label, k)}`}>{l.label}</span>
           ))}
         </span>
         <span class="latest">latest: {latest}</span>
