@@ -93,6 +93,7 @@ export function timeInStage(flag: Flag, now: number): string {
 export function verdictWords(flag: Flag, verdict: Verdict | null): string {
   if (!verdict) return 'no rollout: a plain on/off switch';
   if (flag.state.phase === 'ready') return 'not started';
+  if (flag.state.phase === 'rolled-back') return 'rolled back; Start begins again from the first stage';
   const worst = verdict.guardrails.find((g) => g.status === verdict.status && g.status !== 'healthy');
   const head = worst
     ? guardrailSentence(flag.plan, worst)
