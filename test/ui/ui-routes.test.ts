@@ -140,6 +140,47 @@ describe('dashboard routes', () => {
     expect((await request('/ui', { cookie })).headers.get('location')).toBe('/ui/login');
   });
 
+  it('reads out an experiment per arm: exposed users, conversions, revenue per user with intervals', async () => {
+    const { signIn, request, call, clock } = setup();
+    const { cookie } = await signIn(testTokens.admin);
+    const at = clock();
+    const arm = (name: string, units: number, conversions: number, revenue: number) => ({
+      flag: 'pricing.dynamic-offers',
+      arm: name,
+      at,
+      units,
+      conversions,
+      revenue,
+      revenueSquares: revenue * 19,
+    });
+    const posted = await call('POST', '/api/signals', {
+      token: testTokens.ingest,
+      body: {
+        records: [
+          arm('control', 1000, 50, 950),
+          arm('price-17', 500, 30, 510),
+          arm('price-21', 500, 20, 420),
+        ],
+      },
+    });
+    expect(posted.status).toBe(200);
+    const page = await (await request('/ui/flags/pricing.dynamic-offers', { cookie })).text();
+    const rows = [
+      ...page.matchAll(/<tr><th scope="row">([\w-]+)<\/th>((?:<td class="num">[^<]*<\/td>)+)<\/tr>/g),
+    ].map((m) => [m[1], ...[...(m[2] ?? '').matchAll(/<td class="num">([^<]*)<\/td>/g)].map((c) => c[1])]);
+    expect(rows).toEqual([
+      [
+        'control',
+        '1,000',
+        '50',
+        expect.stringMatching(/^5\.00 % \(3\.\d\d % – 6\.\d\d %\)$/),
+        expect.stringMatching(/^0\.950 \(/),
+      ],
+      ['price-17', '500', '30', expect.stringMatching(/^6\.00 % \(/), expect.stringMatching(/^1\.020 \(/)],
+      ['price-21', '500', '20', expect.stringMatching(/^4\.00 % \(/), expect.stringMatching(/^0\.840 \(/)],
+    ]);
+  });
+
   it('filters the flags page by phase and answers an unknown flag with 404', async () => {
     const { signIn, request } = setup();
     const { cookie } = await signIn(testTokens.admin);
