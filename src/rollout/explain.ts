@@ -162,6 +162,19 @@ export function srmReason(srm: SrmVerdict): string {
   return `split looks wrong: ${pct(e.observedShare)} of ${count(n)} ${e.unit ?? 'requests'} reached treatment where ${pct(e.expectedShare)} should (p = ${e.pValue}); holding until it is explained`;
 }
 
+/** The split for a reader: how much traffic reached treatment against what the percent predicts. */
+export function splitSentence(srm: SrmVerdict): string {
+  if (srm.status === 'mismatch') return srmReason(srm);
+  const e: Json = srm.evidence;
+  const n = (num(e?.treatment) ?? 0) + (num(e?.control) ?? 0);
+  const unit = e?.unit ?? 'requests';
+  if (srm.status !== 'ok' || num(e?.observedShare) === null)
+    return num(e?.expectedShare) === null
+      ? srm.summary.replace(/^split: /, 'split not checked: ')
+      : `split not checked yet: ${count(n)} ${unit} so far`;
+  return `split as configured: ${pct(e.observedShare)} of ${count(n)} ${unit} reached treatment, ${pct(e.expectedShare)} expected`;
+}
+
 export function exposureReason(treatmentRequests: number, minRequests: number, stage: string): string {
   return `waiting for exposure: ${count(treatmentRequests)} of ${count(minRequests)} treatment requests at ${stage}`;
 }

@@ -2,7 +2,7 @@
 import type { Verdict } from '../health/verdict.ts';
 import type { Flag } from '../rollout/controller.ts';
 import type { StoredEvent } from '../rollout/event-store.ts';
-import { count, guardrailSentence, pct, percentOf } from '../rollout/explain.ts';
+import { count, guardrailSentence, pct, percentOf, splitSentence } from '../rollout/explain.ts';
 import { LineChart } from './chart.tsx';
 import { PhaseBadge, StageBar, timeInStage, verdictWords } from './layout.tsx';
 import type { ArmReadout } from './readout.ts';
@@ -111,9 +111,8 @@ function Health(props: { flag: Flag; verdict: Verdict; trajectories: GuardrailTr
       <h2 id="health">Guardrails</h2>
       <p class="small">
         Exposure this stage: {count(verdict.exposure.treatmentRequests)} treatment and{' '}
-        {count(verdict.exposure.controlRequests)} control requests;{' '}
-        {verdict.srm.status === 'mismatch' ? 'the split looks wrong: ' : ''}
-        {verdict.srm.summary}. {verdict.stale ? 'No signals arrived recently.' : ''}
+        {count(verdict.exposure.controlRequests)} control requests; {splitSentence(verdict.srm)}.{' '}
+        {verdict.stale ? 'No signals arrived recently.' : ''}
       </p>
       {verdict.guardrails.map((g) => {
         const t = props.trajectories.find((x) => x.name === g.name);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { assess } from '../../src/health/assess.ts';
 import type { FlagSeries, HistogramPoint, SignalPoint } from '../../src/health/series.ts';
 import { type Plan, planSchema } from '../../src/plans/schema.ts';
-import { guardrailSentence, pct, srmReason } from '../../src/rollout/explain.ts';
+import { guardrailSentence, pct, splitSentence, srmReason } from '../../src/rollout/explain.ts';
 import { reconcile } from '../../src/rollout/reconcile.ts';
 import { type FlagState, initialState } from '../../src/rollout/state.ts';
 
@@ -212,6 +212,20 @@ describe('decisions in plain words', () => {
     ).toBe(
       'split looks wrong: 0.40 % of 10,000 requests reached treatment where 5.00 % should (p = 0); holding until it is explained',
     );
+    expect(
+      splitSentence({
+        status: 'ok',
+        summary: 'x',
+        evidence: {
+          treatment: 120,
+          control: 11880,
+          observedShare: 0.01,
+          expectedShare: 0.01,
+          pValue: 1,
+          unit: 'requests',
+        },
+      }),
+    ).toBe('split as configured: 1.00 % of 12,000 requests reached treatment, 1.00 % expected');
     expect(pct(0.0111)).toBe('1.11 %');
     expect(pct(0.25)).toBe('25.0 %');
   });
