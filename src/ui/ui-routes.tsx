@@ -7,17 +7,16 @@ import { AppError } from '../errors.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { Logger } from '../log.ts';
 import { decideAction, type RolloutAction, rolloutActions } from '../rollout/actions.ts';
-import type { Controller, Flag } from '../rollout/controller.ts';
+import type { Controller } from '../rollout/controller.ts';
 import { uiAssets } from './assets.ts';
-import { FlagLive, FlagPage, type FlagPageData, type UiAction } from './flag-page.tsx';
-import { FlagRow, FlagsPage } from './flags-page.tsx';
+import { FlagLive, FlagPage, type UiAction } from './flag-page.tsx';
+import { FlagsPage } from './flags-page.tsx';
 import { Layout } from './layout.tsx';
 import { createLiveHub } from './live.ts';
-import { readout } from './readout.ts';
+import { createPageData } from './page-data.tsx';
 import type { Session, Sessions } from './session.ts';
 import type { SignIn } from './sign-in.ts';
 import { LoginPage, MessagePage } from './sign-in-page.tsx';
-import { trajectories } from './trajectory.ts';
 
 export const sessionCookie = 'rollgate_session';
 
@@ -52,52 +51,8 @@ export function createUiRoutes(deps: {
       )
     ).toString()}`;
 
-  const verdictOf = (flag: Flag) => (flag.plan.rollout ? flagHealth.assess(flag, controller.clock()) : null);
-  const row = (name: string) => {
-    const flag = controller.getFlag(name);
-    if (!flag) return null;
-    const now = controller.clock();
-    const html = (<FlagRow flag={flag} verdict={verdictOf(flag)} now={now} />).toString();
-    return { name, phase: flag.state.phase, percent: flag.percent, row: html };
-  };
+  const { verdictOf, row, pageData } = createPageData({ controller, flagHealth, sessions });
   const live = createLiveHub({ controller, render: row, log: deps.log });
-
-  const allowedActions = (flag: Flag): UiAction[] => {
-    const now = controller.clock();
-    const rollout = rolloutActions.filter((a) => {
-      try {
-        decideAction(flag, a, {}, now);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    return [...rollout, flag.state.enabled ? 'disable' : 'enable'];
-  };
-
-  const pageData = (flag: Flag, session: Session, error?: string): FlagPageData => {
-    const now = controller.clock();
-    const events = controller.events.list({ flag: flag.plan.name, limit: 100 });
-    const base = {
-      flag,
-      events,
-      now,
-      error,
-      actions:
-        session.role === 'admin'
-          ? { allowed: allowedActions(flag), csrf: sessions.csrfToken(session) }
-          : null,
-    };
-    if (!flag.plan.rollout) return { ...base, verdict: null, trajectories: [], readout: [] };
-    const { verdict, series } = flagHealth.check(flag, now);
-    const from = flag.state.watchSince ?? flag.state.startedAt ?? series.since;
-    return {
-      ...base,
-      verdict,
-      trajectories: trajectories(flag, series, verdict.guardrails, now),
-      readout: readout(series, from),
-    };
-  };
 
   // Pages never cached, never framed, scripts and styles only from here.
   app.use(async (c, next) => {
