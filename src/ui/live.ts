@@ -57,12 +57,16 @@ export function createLiveHub(deps: {
       for (const client of clients) write(client, 'flag', data);
     }
   };
+  // Rendering waits for the next turn, so a transition's caller (an alert, an API call) is answered first.
   const unsubscribe = deps.controller.onChange((names) => {
-    try {
-      push(names, false);
-    } catch (err) {
-      deps.log.error('dashboard live update failed', { err });
-    }
+    if (!clients.size) return;
+    setImmediate(() => {
+      try {
+        push(names, false);
+      } catch (err) {
+        deps.log.error('dashboard live update failed', { err });
+      }
+    });
   });
 
   const startTimers = () => {
