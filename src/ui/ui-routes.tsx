@@ -66,6 +66,17 @@ export function createUiRoutes(deps: {
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
 
+  // A form posted from another site (the browser says so in Sec-Fetch-Site) is refused before anything else,
+  // sign-in included: nobody can be signed in, or act, from someone else's page.
+  app.use(async (c, next) => {
+    if (c.req.method === 'POST' && c.req.header('sec-fetch-site') === 'cross-site')
+      return c.html(
+        page('Refused', <MessagePage title="Refused" text="A form from another site cannot act here." />),
+        403,
+      );
+    await next();
+  });
+
   app.get('/assets/:file', (c) => {
     const asset = uiAssets[c.req.param('file')];
     if (!asset) return c.text('not found', 404);

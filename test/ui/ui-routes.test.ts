@@ -131,6 +131,17 @@ describe('dashboard routes', () => {
     expect(rg.controller.requireFlag('queue.async-tasks').state.phase).toBe('ready');
   });
 
+  it('refuses forms posted from another site, sign-in included', async () => {
+    const { rg } = setup();
+    const res = await rg.app.request('/ui/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'cross-site' },
+      body: `token=${testTokens.admin}`,
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+
   it('signs out: the old cookie no longer opens a page', async () => {
     const { signIn, request } = setup();
     const { cookie, csrf } = await signIn(testTokens.admin);
