@@ -11,9 +11,14 @@ import { bundledFlagsDir, tempDir, testConfig, testTokens } from '../helpers/rol
 const bin = path.resolve(import.meta.dirname, '../../src/cli/bin.mjs');
 const run = promisify(execFile);
 
-// The server generates its admin token into data/tokens.json, as a fresh `npm start` does.
+// The server generates its admin token into data/tokens.json, as a fresh `npm start` does; its scheduler
+// stays out of the way (no holds interleaved with the CLI's own events).
 const dataDir = tempDir('rollgate-cli-');
-const config = testConfig({ flagsDir: bundledFlagsDir, dataDir, env: { ROLLGATE_ADMIN_TOKENS: '' } });
+const config = testConfig({
+  flagsDir: bundledFlagsDir,
+  dataDir,
+  env: { ROLLGATE_ADMIN_TOKENS: '', ROLLGATE_TICK_INTERVAL: '24h' },
+});
 const rg = createRollgate(config, { log: silentLogger });
 let url = '';
 let port = 0;
@@ -82,7 +87,7 @@ describe('rollgate CLI', { timeout: 120_000 }, () => {
     expect((await cli(['rollback', flag, '--reason', 'customer reports'])).code).toBe(0);
     expect(phase(flag)).toMatchObject({ percent: 0, state: { phase: 'rolled-back' } });
 
-    const log = await cli(['events', flag, '--limit', '5']);
+    const log = await cli(['events', flag, '--limit', '20']);
     expect(log.code).toBe(0);
     const lines = log.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
