@@ -71,7 +71,7 @@ export function describeEvidence(g: Guardrail | undefined, v: GuardrailVerdict):
         return `typical latency ${ms(Math.exp(t))} in treatment against ${ms(Math.exp(c))} in control (${signed(Math.exp(t - c) - 1)}, ${range})`;
       }
       const change = c !== 0 ? ` (${signed(t / c - 1)})` : '';
-      const value = (x: number) => (metric === 'conversions' ? pct(x) : Number(x.toPrecision(3)).toString());
+      const value = (x: number) => (metric === 'conversions' ? pct(x) : x.toFixed(2));
       return `${metric} ${value(t)} per user in treatment against ${value(c)} in control${change}`;
     }
     case 'slo-confidence-sequence': {
@@ -82,8 +82,12 @@ export function describeEvidence(g: Guardrail | undefined, v: GuardrailVerdict):
       }
       return `${metric} ${pct(e.treatment?.rate)} in treatment (${count(e.treatment?.events)} of ${count(e.treatment?.units)}) against the ${pct(e.limit)} limit (${range})`;
     }
-    case 'drift-cusum':
-      return `${metric} ${pct(e.treatment?.rate)} in treatment against ${pct(e.holdback?.rate)} in the holdback since completion`;
+    case 'drift-cusum': {
+      const t = num(e.treatment?.rate);
+      const h = num(e.holdback?.rate);
+      const ratio = t !== null && h ? ` (${times(t / h)})` : '';
+      return `${metric} ${pct(t)} in treatment against ${pct(h)} in the holdback since completion${ratio}`;
+    }
     default:
       return v.summary;
   }
@@ -109,7 +113,7 @@ function beyond(g: Guardrail | undefined, v: GuardrailVerdict): string {
     case 'slo-confidence-sequence':
       return `the whole range is beyond the limit, with ${confidence(e.alpha)} confidence`;
     case 'drift-cusum':
-      return `a sustained drift of about ${times(e.ratio)} against the holdback (drift statistic ${e.statistic} over ${e.threshold})`;
+      return `a sustained rise beyond the ${times(e.ratio)} this drift check guards against (drift statistic ${e.statistic} over ${e.threshold})`;
     default:
       return 'beyond what this guardrail allows';
   }

@@ -135,6 +135,63 @@ describe('decisions in plain words', () => {
     );
   });
 
+  it('states means for latency, conversions and revenue, and drift against the holdback', () => {
+    const points: SignalPoint[] = [];
+    for (let m = 0; m < 60; m++) {
+      const start = t0 + m * minute;
+      const arms = [
+        ['treatment', 100, 3, 45, 3, 40],
+        ['control', 1900, 6, 30, 95, 1900],
+      ] as const;
+      for (const [arm, n, e, ms, conv, rev] of arms) {
+        const log = n * Math.log(ms);
+        points.push({ start, width: minute, arm, metric: 'errors', count: n, sum: e, sumsq: e });
+        points.push({
+          start,
+          width: minute,
+          arm,
+          metric: 'log-latency',
+          count: n,
+          sum: log,
+          sumsq: log * Math.log(ms) + n / 4,
+        });
+        points.push({ start, width: minute, arm, metric: 'conversions', count: n, sum: conv, sumsq: conv });
+        points.push({ start, width: minute, arm, metric: 'revenue', count: n, sum: rev, sumsq: rev * 20 });
+      }
+    }
+    const data: FlagSeries = { flag: 'f', since: t0, points, histograms: [] };
+    const reasonFor = (guardrail: unknown, completed = false) => {
+      const p = planSchema.parse({
+        name: 'f',
+        description: 'd',
+        owner: 'o',
+        type: 'release',
+        rollout: {
+          stages: [{ percent: 5, bake: '1h' }, { percent: 100 }],
+          guardrails: [guardrail],
+          holdback: completed ? 5 : 0,
+        },
+      });
+      const s = state(completed ? 1 : 0, { phase: completed ? 'completed' : 'progressing' });
+      return decide(p, s, data, 60).result.decision;
+    };
+    expect(reasonFor({ metric: 'latency', worse: 'higher' })).toMatchObject({
+      action: 'rollback',
+      reason: expect.stringMatching(
+        /^latency \(relative\): typical latency 45 ms in treatment against 30 ms in control \(\+50 %, always-valid range \+\d+ % to \+\d+ %\), higher in treatment beyond the 10 % change this guardrail guards against, with 99 % confidence; rolled back from 5 %$/,
+      ),
+    });
+    expect(reasonFor({ metric: 'conversions', worse: 'lower' }).reason).toBe(
+      'conversions (relative): conversions 3.00 % per user in treatment against 5.00 % in control (−40 %), lower in treatment beyond the 5 % change this guardrail guards against, with 99 % confidence; rolled back from 5 %',
+    );
+    expect(reasonFor({ metric: 'revenue', worse: 'lower' }).reason).toMatch(
+      /^revenue \(relative\): revenue 0\.40 per user in treatment against 1\.00 in control \(−60 %\), lower/,
+    );
+    expect(reasonFor({ metric: 'errors', worse: 'higher' }, true).reason).toMatch(
+      /^errors \(relative\) \(drift vs holdback\): errors 3\.00 % in treatment against 0\.32 % in the holdback since completion \(9\.5×\), a sustained rise beyond the 1\.2× this drift check guards against \(drift statistic [\d.]+ over [\d.]+\); rolled back from 95 %$/,
+    );
+  });
+
   it('says what a promotion checked: bake, exposure, guardrails and their figures', () => {
     const p = plan([
       { metric: 'errors', worse: 'higher' },
