@@ -5,7 +5,7 @@ import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, testTokens } from '../helpers/rollgate.ts';
-import { startUiServer, uiT0 } from '../helpers/ui-server.ts';
+import { startUiServer, uiT0 } from './ui-server.ts';
 
 const executablePath = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(executablePath);

@@ -2,7 +2,7 @@
 import { manualClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRollgate } from '../../src/main.ts';
-import { bundledFlagsDir, testConfig, testTokens } from './rollgate.ts';
+import { bundledFlagsDir, testConfig, testTokens } from '../helpers/rollgate.ts';
 
 export const uiT0 = Date.parse('2026-11-02T10:00:00Z');
 
