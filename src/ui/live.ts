@@ -7,6 +7,8 @@ import type { Controller } from '../rollout/controller.ts';
 interface Client {
   stream: SSEStreamingApi;
   end: () => void;
+  /** The session it was opened under: signing out ends it. */
+  sid: string;
 }
 
 export interface LiveUpdate {
@@ -92,17 +94,17 @@ export function createLiveHub(deps: {
   return {
     clients: () => clients.size,
     /** Opens a stream that lives until the client leaves, the session expires, or the server stops. */
-    open(c: Context, sessionEndsInMs: number) {
+    open(c: Context, session: { sid: string; endsInMs: number }) {
       const response = streamSSE(c, (stream) => {
         let end = () => {};
         const open = new Promise<void>((resolve) => {
           end = resolve;
         });
-        const client: Client = { stream, end };
+        const client: Client = { stream, end, sid: session.sid };
         clients.add(client);
         startTimers();
         stream.onAbort(() => drop(client));
-        const expiry = setTimeout(() => drop(client), Math.max(0, Math.min(sessionEndsInMs, 2 ** 31 - 1)));
+        const expiry = setTimeout(() => drop(client), Math.max(0, Math.min(session.endsInMs, 2 ** 31 - 1)));
         expiry.unref();
         void stream.writeSSE({ event: 'ready', data: '{}' });
         return open.finally(() => clearTimeout(expiry));
@@ -110,6 +112,10 @@ export function createLiveHub(deps: {
       response.headers.set('Connection', 'close');
       response.headers.set('X-Accel-Buffering', 'no');
       return response;
+    },
+    /** Ends the streams of a session that signed out. */
+    endSession(sid: string) {
+      for (const client of [...clients]) if (client.sid === sid) drop(client);
     },
     close() {
       unsubscribe();

@@ -155,6 +155,7 @@ export function createUiRoutes(deps: {
     const r = await checked(c);
     if ('refused' in r) return r.refused;
     sessions.revoke(c.var.session);
+    live.endSession(c.var.session.sid);
     deleteCookie(c, sessionCookie, { path: '/ui' });
     return c.redirect('/ui/login', 303);
   });
@@ -167,7 +168,9 @@ export function createUiRoutes(deps: {
     );
   });
 
-  app.get('/stream', (c) => live.open(c, c.var.session.exp - controller.clock()));
+  app.get('/stream', (c) =>
+    live.open(c, { sid: c.var.session.sid, endsInMs: c.var.session.exp - controller.clock() }),
+  );
 
   app.get('/flags/:name', (c) => {
     const flag = controller.getFlag(c.req.param('name'));

@@ -13,6 +13,32 @@ describe('dashboard live stream', () => {
     if (!stopped) await server.stop();
   });
 
+  it("ends a session's stream when it signs out", async () => {
+    const login = await fetch(`${server.url}/ui/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: testTokens.admin }),
+      redirect: 'manual',
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const page = await (await fetch(`${server.url}/ui`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    const reader = (
+      (await fetch(`${server.url}/ui/stream`, { headers: { cookie } })).body as ReadableStream
+    ).getReader();
+    expect((await reader.read()).done).toBe(false);
+    const out = await fetch(`${server.url}/ui/logout`, {
+      method: 'POST',
+      headers: { cookie },
+      body: new URLSearchParams({ _csrf: csrf }),
+      redirect: 'manual',
+    });
+    expect(out.status).toBe(303);
+    // Reads until the server ends the stream; a stream left open would time this test out.
+    const events: string[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) events.push(String(r.value));
+    expect(events.join('')).not.toContain('event: flag');
+  });
+
   it('pushes a rollback to a signed-in reader, and ends the stream when the server stops', async () => {
     const login = await fetch(`${server.url}/ui/login`, {
       method: 'POST',
