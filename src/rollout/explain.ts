@@ -75,6 +75,8 @@ export function describeEvidence(g: Guardrail | undefined, v: GuardrailVerdict):
       return `${metric} ${value(t)} per user in treatment against ${value(c)} in control${change}`;
     }
     case 'slo-confidence-sequence': {
+      if (!num(e.treatment?.units))
+        return `no treatment ${metric === 'latency' ? 'latencies' : 'units'} yet against the ${pct(e.limit)} limit`;
       const range = `always-valid range ${pct(e.interval?.lower)}–${pct(e.interval?.upper)}`;
       if (metric === 'latency' && g?.max !== undefined) {
         const q = quantileLabel(g.quantile ?? 0.5);

@@ -33,7 +33,8 @@ export function LineChart(props: { title: string; unit: string; lines: Line[]; l
     return (
       <figure class="chart empty">
         <figcaption>
-          <strong>{props.title}</strong>: no signals in this rollout yet.
+          <strong>{props.title}</strong>
+          <span>no signals in this rollout yet</span>
         </figcaption>
       </figure>
     );
