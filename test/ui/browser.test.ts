@@ -155,6 +155,47 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', { timeout: 120_000 },
     await shot('flags-rolled-back-live');
   });
 
+  it("shows the controller's own rollback live, in words, and the statistic that crossed its threshold", async () => {
+    await page.goto(`${server.url}/ui`);
+    await page.waitForFunction(() => document.body.dataset.live === 'on');
+    const start = uiT0 + 10 * minute;
+    server.clock.set(start);
+    await server.api('POST', '/api/admin/flags/queue.async-tasks/rollout/start', { reason: 'second try' });
+    for (let m = 0; m < 5; m++) {
+      server.clock.set(start + (m + 1) * minute);
+      await server.api(
+        'POST',
+        '/api/signals',
+        {
+          records: [
+            { flag: 'queue.async-tasks', arm: 'treatment', at: start + m * minute, requests: 20, errors: 6 },
+            { flag: 'queue.async-tasks', arm: 'control', at: start + m * minute, requests: 1980, errors: 6 },
+          ],
+        },
+        testTokens.ingest,
+      );
+    }
+    await server.rg.scheduler.tick();
+    const row = 'tr[data-flag="queue.async-tasks"][data-phase="rolled-back"]';
+    await page.waitForSelector(row);
+    expect(await page.textContent(`${row} [data-reason]`)).toMatch(
+      /^errors \(relative\): errors 30\.0 % in treatment against 0\.30 % in control \(99×\), beyond the 2× this guardrail guards against, with [\d.]+ % confidence; rolled back from 1 %$/,
+    );
+    await page.click('a[href="/ui/flags/queue.async-tasks"]');
+    const caption = await page.locator('[data-guardrail="errors (relative)"] figure').nth(1).textContent();
+    const latest = Number(/latest: cumulative (-?[\d.]+)/.exec(caption ?? '')?.[1]);
+    const threshold = Number(
+      /= ([\d.]+)/.exec(
+        (await page
+          .locator('[data-guardrail="errors (relative)"] [data-level]')
+          .first()
+          .getAttribute('data-level')) ?? '',
+      )?.[1],
+    );
+    expect(latest).toBeGreaterThan(threshold);
+    await shot('flag-rolled-back-by-controller');
+  });
+
   it('refuses a forged CSRF token and changes nothing', async () => {
     await page.goto(`${server.url}/ui/flags/schema.ai-model`);
     await page.fill('input[name=reason]', 'forged');
