@@ -74,7 +74,8 @@ const urlList = z
       .filter(Boolean);
     for (const u of urls) {
       if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) {
-        ctx.addIssue({ code: 'custom', message: `"${u}" is not an http(s) URL` });
+        // The URL may carry a secret (a webhook path, user:password@, a query token): name its position only.
+        ctx.addIssue({ code: 'custom', message: `URL ${urls.indexOf(u) + 1} is not an http(s) URL` });
       }
     }
     return urls;
@@ -103,8 +104,17 @@ export const envSchema = z.object({
   ROLLGATE_SIGNAL_RAW_RETENTION: duration('2d', '1h'),
   ROLLGATE_SIGNAL_STALE: duration('5m', '1m'),
   ROLLGATE_SIGNAL_HISTORY: duration('24h', '0'),
+  ROLLGATE_IDEMPOTENCY_WINDOW: duration('24h', '1m'),
+  ROLLGATE_EVENT_RETENTION: duration('90d', '1d'),
+  ROLLGATE_ALERT_RETENTION: duration('30d', '1d'),
+  ROLLGATE_ALERT_FIRING_TTL: duration('24h', '1m'),
+  ROLLGATE_ALLOW_MASS_REMOVAL: bool(false),
+  ROLLGATE_REQUEST_TIMEOUT: duration('30s', '1s'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
   ROLLGATE_SERVICE_UNLEASH_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ROLLGATE_SERVICE_QUEUE_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
 });
 
 export interface Config {
@@ -118,8 +128,21 @@ export interface Config {
   watch: boolean;
   tickIntervalMs: number;
   notify: { urls: string[]; secret: string | undefined };
-  signals: { retentionMs: number; rawRetentionMs: number; staleAfterMs: number; historyMs: number };
-  service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined };
+  signals: {
+    retentionMs: number;
+    rawRetentionMs: number;
+    staleAfterMs: number;
+    historyMs: number;
+    /** A repeat of a keyed signal batch within this window is answered again and stored nothing. */
+    idempotencyWindowMs: number;
+  };
+  retention: { eventsMs: number; alertsMs: number };
+  alerts: { firingTtlMs: number };
+  /** Whether a plan reload may remove every flag, or more than half of them. */
+  allowMassRemoval: boolean;
+  /** A request whose headers and body have not fully arrived by then is cut off. */
+  requestTimeoutMs: number;
+  service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined; queueUrl: string | undefined };
   /** The dashboard: viewer tokens sign in read-only; without a secret the key lives in data/session.key. */
   ui: {
     viewerTokens: Array<{ name: string; secret: string }>;
@@ -168,8 +191,17 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         rawRetentionMs: e.ROLLGATE_SIGNAL_RAW_RETENTION,
         staleAfterMs: e.ROLLGATE_SIGNAL_STALE,
         historyMs: e.ROLLGATE_SIGNAL_HISTORY,
+        idempotencyWindowMs: e.ROLLGATE_IDEMPOTENCY_WINDOW,
       },
-      service: { mode: e.ROLLGATE_SERVICE, unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL },
+      retention: { eventsMs: e.ROLLGATE_EVENT_RETENTION, alertsMs: e.ROLLGATE_ALERT_RETENTION },
+      alerts: { firingTtlMs: e.ROLLGATE_ALERT_FIRING_TTL },
+      allowMassRemoval: e.ROLLGATE_ALLOW_MASS_REMOVAL,
+      requestTimeoutMs: e.ROLLGATE_REQUEST_TIMEOUT,
+      service: {
+        mode: e.ROLLGATE_SERVICE,
+        unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL,
+        queueUrl: e.ROLLGATE_SERVICE_QUEUE_URL,
+      },
       ui: {
         viewerTokens: e.ROLLGATE_VIEWER_TOKENS.map(({ name, secret }) => ({ name, secret })),
         sessionSecret: e.ROLLGATE_SESSION_SECRET,

@@ -7,6 +7,7 @@ import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
+import { createStorageHealth } from './db/storage-health.ts';
 import { createFlagHealth } from './health/flag-health.ts';
 import { createSignalIngest } from './health/ingest.ts';
 import { createApp } from './http/app.ts';
@@ -17,9 +18,11 @@ import { createStreamingHub } from './http/streaming.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadPlanDir } from './plans/load.ts';
 import { formatProblem } from './plans/validate.ts';
-import { watchPlanDir } from './plans/watch.ts';
+import { type PlanWatcher, watchPlanDir } from './plans/watch.ts';
+import { createArmIndex } from './rollout/arm-index.ts';
 import { createController } from './rollout/controller.ts';
-import { notifyTransitions } from './rollout/notifier.ts';
+import { createOutboxSender, notifyTargets } from './rollout/notifier.ts';
+import { createOutboxStore } from './rollout/outbox-store.ts';
 import { createScheduler } from './rollout/scheduler.ts';
 import { createServedFeatures } from './rollout/served.ts';
 import { createService, type ServiceOptions } from './service/service.ts';
@@ -46,6 +49,12 @@ export interface RollgateOptions {
   heartbeatMs?: number;
   /** Client and backlog caps for SDK streams; tests lower them. */
   streamingLimits?: { maxClients: number; maxPendingWrites: number };
+  /** Delivery knobs of the notification sender (backoff, attempts); tests shorten them. */
+  notifier?: { baseDelayMs?: number; maxAttempts?: number; pollMs?: number };
+  /** How often the plan watcher checks the folder when fs.watch is silent; tests shorten it. */
+  watchPollMs?: number;
+  /** How long after the last storage fault readiness stays 503; tests shorten it. */
+  storageRecoverMs?: number;
   /** Knobs of the guarded service when it runs in this process (ROLLGATE_SERVICE=on). */
   service?: Omit<ServiceOptions, 'dataDir'>;
 }
@@ -57,16 +66,42 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const initial = loadPlanDir(config.flagsDir);
   if (!initial.ok) throw new StartupError('plans rejected', initial.problems.map(formatProblem));
 
-  const db = openDb(config.dbFile);
-  const { applied } = migrate(db, migrationsDir);
+  const { db, applied } = openStorage(config);
   if (applied.length) log.info('migrations applied', { applied });
-  const generated = ensureTokens(config.dataDir, config.tokens);
+  const generated = startupStep('ROLLGATE_DATA_DIR', () => ensureTokens(config.dataDir, config.tokens));
   const tokens = [...config.tokens, ...generated.tokens];
   const auth = createAuthenticator(tokens);
-  const controller = createController({ db, clock, log });
+  const outbox = createOutboxStore(db);
+  const targets = notifyTargets(config.notify.urls);
+  const controller = createController({
+    db,
+    clock,
+    log,
+    allowMassRemoval: config.allowMassRemoval,
+    outbox: { store: outbox, targets: targets.map((t) => t.id), now: Date.now },
+  });
+  const mass = controller.massRemoval(initial.plans, config.flagsDir);
+  if (mass) {
+    db.close();
+    throw new StartupError('plans rejected', [`ROLLGATE_FLAGS_DIR: ${formatProblem(mass.problem)}`]);
+  }
   controller.applyPlans(initial.plans, 'plans-loader');
 
   let ready = true;
+  let watcher: PlanWatcher | undefined;
+  // Wall time: the recovery window is about the machine's disk, not the (possibly virtual) rollout clock.
+  const storage = createStorageHealth({
+    db,
+    now: Date.now,
+    ...(opts.storageRecoverMs ? { recoverMs: opts.storageRecoverMs } : {}),
+  });
+  /** Ready only while started, writes succeed and (when watching) the plan watcher is alive: each check says why. */
+  const readiness = () => {
+    const database = storage.status();
+    const plans = watcher ? watcher.status() : { alive: !config.watch || !ready, mode: 'off' as const };
+    const ok = ready && database.ok && (!config.watch || plans.alive);
+    return { ok, checks: { started: ready, database, watcher: plans } };
+  };
   const metrics = createMetrics(controller);
   const served = createServedFeatures({ controller });
   const streaming = createStreamingHub({
@@ -75,7 +110,15 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     heartbeatMs: opts.heartbeatMs,
     limits: opts.streamingLimits,
   });
-  const signals = createSignalIngest({ db, clock, log });
+  const arms = createArmIndex(controller);
+  const alertStore = createAlertStore(db);
+  const signals = createSignalIngest({
+    db,
+    clock,
+    log,
+    arms,
+    idempotencyWindowMs: config.signals.idempotencyWindowMs,
+  });
   const flagHealth = createFlagHealth({
     store: signals.store,
     staleAfterMs: config.signals.staleAfterMs,
@@ -99,23 +142,29 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     log,
     metrics,
     flagsDir: config.flagsDir,
-    isReady: () => ready,
+    readiness,
     served,
     streaming,
     signals,
     flagHealth,
-    alertStore: createAlertStore(db),
+    alertStore,
+    alertFiringTtlMs: config.alerts.firingTtlMs,
+    storage,
     random: Math.random,
+    arms,
   });
   // The guarded service shares the server under /service and reads its flags back through the client API.
   const service =
     config.service.mode === 'on'
-      ? createService({
-          dataDir: config.dataDir,
-          clock,
-          log: log.child({ part: 'service' }),
-          ...opts.service,
-        })
+      ? startupStep('ROLLGATE_DATA_DIR (service.db)', () =>
+          createService({
+            dataDir: config.dataDir,
+            clock,
+            log: log.child({ part: 'service' }),
+            queueUrl: config.service.queueUrl,
+            ...opts.service,
+          }),
+        )
       : undefined;
   if (service) app.route('/service', service.app);
 
@@ -128,8 +177,41 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   });
 
   const stops: Array<() => void | Promise<void>> = [];
-  const notifier = notifyTransitions(controller, { ...config.notify, log });
-  stops.push(() => notifier.stop());
+  /** Retention of everything that grows with time; each part prunes on its own so one failure stops none. */
+  const retention = () => {
+    const now = clock();
+    const parts: Array<[string, () => unknown]> = [
+      ['signals', () => signals.store.prune(now, config.signals)],
+      ['idempotency keys', () => signals.pruneKeys(now)],
+      ['events', () => controller.events.prune(now - config.retention.eventsMs)],
+      ['alerts', () => alertStore.prune(now - config.retention.alertsMs)],
+      ['outbox', () => outbox.prune(Date.now() - 7 * 86_400_000)],
+    ];
+    for (const [part, prune] of parts) {
+      try {
+        prune();
+      } catch (err) {
+        storage.fault(err);
+        log.error('retention failed', { part, err });
+      }
+    }
+  };
+  // Notifications are sent from the outbox their transition wrote, also those a crash left undelivered.
+  const notifier = createOutboxSender({
+    store: outbox,
+    targets,
+    secret: config.notify.secret,
+    log,
+    ...opts.notifier,
+  });
+  if (targets.length) {
+    notifier.start();
+    const unsubscribe = controller.onEvent(() => notifier.wake());
+    stops.push(() => {
+      unsubscribe();
+      return notifier.stop();
+    });
+  }
   return {
     app,
     db,
@@ -139,22 +221,40 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     service,
     scheduler,
     flagHealth,
+    storage,
+    readiness,
+    notifier,
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
-      // Retention: minute buckets roll up into hours, then age out; cheap enough to run every ten minutes.
-      const retention = setInterval(() => signals.store.prune(clock(), config.signals), 600_000);
-      retention.unref();
-      stops.push(() => clearInterval(retention));
-      if (config.watch)
-        stops.push(
-          watchPlanDir(
-            config.flagsDir,
-            () => controller.reload(config.flagsDir, 'plans-watcher'),
-            (err) => log.error('plan watcher failed; reload with POST /api/admin/plans/reload', { err }),
-          ),
+      // Retention (minute buckets roll up into hours, then age out; old events, alerts and keys go) is cheap
+      // enough to run every ten minutes; the storage probe runs every five seconds.
+      retention();
+      const timers = [setInterval(retention, 600_000), setInterval(() => storage.probe(), 5_000)];
+      for (const t of timers) t.unref();
+      stops.push(() => {
+        for (const t of timers) clearInterval(t);
+      });
+      if (config.watch) {
+        const w = watchPlanDir(
+          config.flagsDir,
+          () => controller.reload(config.flagsDir, 'plans-watcher'),
+          (err) => log.error('plan watcher problem; it keeps checking', { err }),
+          opts.watchPollMs ? { pollMs: opts.watchPollMs } : {},
         );
+        watcher = w;
+        stops.push(() => w.stop());
+      }
       const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+        // A request (headers and body) must arrive within the timeout: a slow body cannot hold a socket for ever.
+        // Node checks timeouts only every connectionsCheckingInterval (30 s by default), so check often.
+        const serverOptions = {
+          requestTimeout: config.requestTimeoutMs,
+          headersTimeout: config.requestTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs / 2),
+        };
+        const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions }, () =>
+          resolve(s),
+        );
         // A taken port or an address this machine does not have: say which setting, not a stack trace.
         s.once('error', (err: NodeJS.ErrnoException) =>
           reject(
@@ -194,6 +294,37 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   };
 }
 
+/** Runs one start-up step; a file-system or database error becomes one line naming the setting behind it. */
+function startupStep<T>(setting: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof StartupError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const code = e.code ? ` (${e.code})` : '';
+    throw new StartupError('cannot start', [`${setting}: ${e.message.split('\n')[0]}${code}`]);
+  }
+}
+
+/**
+ * Opens rollgate.db and applies migrations: a missing or read-only data directory, a file that is not a database,
+ * or a changed migration stops the start with the file and the setting named, not a stack trace.
+ */
+function openStorage(config: Config) {
+  return startupStep('ROLLGATE_DATA_DIR', () => {
+    const where = `${config.dbFile}: `;
+    let db: ReturnType<typeof openDb> | undefined;
+    try {
+      db = openDb(config.dbFile);
+      return { db, applied: migrate(db, migrationsDir).applied };
+    } catch (err) {
+      db?.close();
+      const e = err as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`${where}${e.message}`), { code: e.code });
+    }
+  });
+}
+
 /** A start-up problem the operator can fix ends the process with its message; anything else is a bug. */
 function fail(err: unknown): never {
   if (!(err instanceof StartupError)) throw err;
@@ -208,6 +339,7 @@ export function standaloneOptions(config: Config): StandaloneOptions {
     port: config.port,
     dataDir: config.dataDir,
     unleashUrl: config.service.unleashUrl,
+    queueUrl: config.service.queueUrl,
     clientToken: secretFor(config.tokens, 'client'),
     ingestToken: secretFor(config.tokens, 'ingest'),
   };

@@ -74,6 +74,10 @@ const toStored = (r: Row): StoredAlert => ({
   timesReceived: r.times_received,
 });
 
+/** One firing episode, as a forced start records what it overrode. */
+export const episodeKey = (a: { source: string; fingerprint: string; startsAt: number }) =>
+  `${a.source}/${a.fingerprint}/${new Date(a.startsAt).toISOString()}`;
+
 /** An alert with its episode start settled: the key is (source, fingerprint, startsAt, status). */
 export type Episode = Alert & { startsAt: number };
 
@@ -102,10 +106,23 @@ export function createAlertStore(db: Db) {
          AND r.starts_at = f.starts_at AND r.status = 'resolved')
      ORDER BY f.id DESC LIMIT 1`,
   );
+  // Firing episodes heard from recently that no resolved notification has closed.
+  const firing = db.prepare<[number], Row>(
+    `SELECT f.* FROM alerts f
+     WHERE f.status = 'firing' AND f.last_received_at >= ? AND NOT EXISTS (
+       SELECT 1 FROM alerts r WHERE r.source = f.source AND r.fingerprint = f.fingerprint
+         AND r.starts_at = f.starts_at AND r.status = 'resolved')
+     ORDER BY f.id DESC LIMIT 1000`,
+  );
   const recent = db.prepare<Record<string, unknown>, Row>(
     'SELECT * FROM alerts WHERE (@before IS NULL OR id < @before) ORDER BY id DESC LIMIT @limit',
   );
+  const prune = db.prepare('DELETE FROM alerts WHERE last_received_at < ?');
   return {
+    /** Drops alerts last received before `before` (retention). */
+    prune(before: number): number {
+      return prune.run(before).changes;
+    },
     find(alert: Episode): StoredAlert | undefined {
       const row = one.get({
         source: alert.source,
@@ -136,6 +153,13 @@ export function createAlertStore(db: Db) {
       });
       if (!row) throw new Error('alert upsert returned no row');
       return toStored(row);
+    },
+    /**
+     * Episodes still firing: never resolved, and received within `since` (an alert whose sender went quiet
+     * without resolving it stops counting after the firing TTL, so it cannot block a flag for ever).
+     */
+    firing(since: number): StoredAlert[] {
+      return firing.all(since).map(toStored);
     },
     /** For senders that give no start time: the episode still open for this alert, if any. */
     openEpisodeStart(source: AlertSource, fingerprint: string): number | undefined {

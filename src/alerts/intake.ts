@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { alertName } from './adapt.ts';
-import type { AlertOutcome, AlertStore, FlagResult } from './alert-store.ts';
+import { type AlertOutcome, type AlertStore, episodeKey, type FlagResult } from './alert-store.ts';
 import { type MatchablePlan, matchAlert } from './match-alert.ts';
 import type { Alert, AlertSource, AlertStatus } from './schema.ts';
 
@@ -15,6 +15,18 @@ export type RollBack = (
   actor: string,
   reason: string,
   evidence: Record<string, unknown>,
+) => { outcome: 'rolled-back' | 'already-rolled-back' | 'not-active'; eventId: number | null };
+
+/**
+ * A repeat of an episode still firing rolls back a rollout started after the episode was first handled, unless
+ * that start was forced over this very episode. Supplied by the composition root, like RollBack.
+ */
+export type RollBackLater = (
+  flag: string,
+  actor: string,
+  reason: string,
+  evidence: Record<string, unknown>,
+  episode: { key: string; firstReceivedAt: number },
 ) => { outcome: 'rolled-back' | 'already-rolled-back' | 'not-active'; eventId: number | null };
 
 export interface IntakeResult {
@@ -37,6 +49,7 @@ export function createAlertIntake(deps: {
   store: AlertStore;
   plans: () => readonly MatchablePlan[];
   rollBack: RollBack;
+  rollBackLater?: RollBackLater;
   clock: Clock;
   log: Logger;
 }) {
@@ -59,11 +72,30 @@ export function createAlertIntake(deps: {
       status: alert.status,
       startsAt: new Date(startsAt).toISOString(),
     };
-    // A repeat acts again only when the first receipt did not finish (a rollback failed).
+    // A repeat acts again only when the first receipt did not finish (a rollback failed), or on a rollout
+    // started since the episode began: an alert still firing must not let a restart run under it.
     const before = store.find(episode);
     if (before?.matched && before.outcome) {
       const row = store.record(episode, now);
-      const matched = before.matched.map((m) => ({ ...m, outcome: 'duplicate' as const, eventId: null }));
+      const actor = `alert:${alert.source}:${name}`;
+      const reason = `alert ${name} still firing (${alert.source}) since ${base.startsAt}; the rollout started after it`;
+      const matched = matchAlert(alert.labels, plans).map((m) => {
+        const again =
+          alert.status === 'firing' &&
+          deps.rollBackLater?.(
+            m.flag,
+            actor,
+            reason,
+            { alert: { ...alert, startsAt: base.startsAt, repeat: true } },
+            {
+              key: episodeKey({ ...alert, startsAt }),
+              firstReceivedAt: before.receivedAt,
+            },
+          );
+        return again && again.eventId !== null
+          ? { ...m, outcome: 'rolled-back' as const, eventId: again.eventId }
+          : { ...m, outcome: 'duplicate' as const, eventId: null };
+      });
       return {
         ...base,
         id: row.id,

@@ -10,9 +10,12 @@ import { tailThreshold } from './detectors/tail-exceedance.ts';
 import {
   type Aggregate,
   type ArmStats,
+  bucketHolding,
   countAbove,
+  exceedancesOf,
   histogramTotal,
   type Interval,
+  knownBounds,
   mergedHistogram,
 } from './intervals.ts';
 import type { GuardrailVerdict } from './verdict.ts';
@@ -60,11 +63,15 @@ type Judged = DetectorVerdict<object> & { extra?: Record<string, unknown> };
 
 const verdict = (g: Guardrail, index: number, w: GuardrailWindow, j: Judged): GuardrailVerdict => {
   const name = guardrailName(g) + (w.drift && j.extra?.drift ? ' (drift vs holdback)' : '');
+  // "no control traffic for errors (relative): …": the missing arm is the reason, so it leads.
+  const summary =
+    j.missing === 'control' ? j.summary.replace(/^([^:]+):/, `$1 for ${name}:`) : `${name}: ${j.summary}`;
   return {
     index,
     name,
     status: j.status,
-    summary: `${name}: ${j.summary}`,
+    summary,
+    ...(j.missing ? { missing: j.missing } : {}),
     evidence: { ...j.evidence, ...j.extra, alpha: w.alpha, intervals: w.intervals.length },
   };
 };
@@ -201,12 +208,10 @@ function latency(g: Guardrail, w: GuardrailWindow): Judged {
   }
   // A latency limit without a quantile is read as a limit on the median.
   const quantile = g.quantile ?? 0.5;
-  if (g.max !== undefined) {
-    const max = g.max;
-    return slo(w, 1 - quantile, 'higher', (a) => ({ units: histogramTotal(a), events: countAbove(a, max) }));
-  }
+  if (g.max !== undefined) return latencyLimit(w, quantile, g.max);
   const fixed = fixThreshold(w, quantile);
-  if (!fixed.ok) return { status: 'insufficient-data', summary: fixed.missing, evidence: {} };
+  if (!fixed.ok)
+    return { status: 'insufficient-data', missing: 'control', summary: fixed.missing, evidence: {} };
   const extra = { threshold: fixed.evidence };
   const tested = { ...w, intervals: w.intervals.slice(fixed.skip) };
   return counts(
@@ -221,6 +226,44 @@ function latency(g: Guardrail, w: GuardrailWindow): Judged {
     extra,
     true,
   );
+}
+
+/**
+ * A latency limit (p95 ≤ 300 ms) as an SLO on the share of requests above it. When the limit falls inside a
+ * bucket, the histogram cannot tell which of that bucket's requests exceed it: only those certainly above
+ * count towards a rollback, and health needs even the possibly-above ones within the limit. Between the two
+ * the rollout holds and the reason says which bound to add.
+ */
+function latencyLimit(w: GuardrailWindow, quantile: number, max: number): Judged {
+  const bounds = knownBounds([...w.history, ...w.intervals]);
+  const options = { limit: 1 - quantile, worse: 'higher' as const, alpha: w.alpha };
+  let certain = initSlo(options);
+  let possible = initSlo(options);
+  let interpolated = 0;
+  for (const i of w.intervals) {
+    const units = histogramTotal(i.treatment);
+    const x = exceedancesOf(i.treatment, max, bounds);
+    certain = updateSlo(certain, { units, events: x.certain });
+    possible = updateSlo(possible, { units, events: x.possible });
+    interpolated += x.interpolated;
+  }
+  const sure = sloVerdict(certain);
+  if (sure.status === 'regressed') return sure;
+  const maybe = sloVerdict(possible);
+  const straddled = possible.events - certain.events;
+  const bucket = bucketHolding(max, bounds);
+  if (maybe.status === 'healthy' || straddled <= 0 || !bucket) return maybe;
+  return {
+    status: 'insufficient-data',
+    summary: `the ${max} ms limit lies inside the (${bucket.lower}, ${bucket.upper}] ms bucket: ${straddled} of ${possible.units} treatment requests may or may not exceed it (about ${Math.round(interpolated)} by linear interpolation); send a bucket bound at ${max} ms to decide`,
+    evidence: {
+      ...maybe.evidence,
+      certainlyAbove: certain.events,
+      possiblyAbove: possible.events,
+      interpolatedAbove: interpolated,
+      bucket,
+    },
+  };
 }
 
 /**
@@ -264,6 +307,6 @@ function fixThreshold(w: GuardrailWindow, quantile: number) {
   }
   return {
     ok: false as const,
-    missing: `fixing the p${quantile * 100} threshold needs ${needed} control latencies in finite buckets; have ${history + seen}`,
+    missing: `${history + seen === 0 ? 'no control traffic' : 'too little control traffic'}: fixing the p${quantile * 100} threshold needs ${needed} control latencies in finite buckets; have ${history + seen}`,
   };
 }

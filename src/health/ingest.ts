@@ -1,9 +1,18 @@
 // The one ingestion path for health signals: records (from POST /api/signals, Unleash metrics or replay) folded into stored buckets.
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/open.ts';
+import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { type ArmsOf, armProblem } from './arms.ts';
+import { createIdempotencyStore, type IdempotencyKey } from './idempotency-store.ts';
 import { defaultBoundFor, minLogLatencyMs, minuteOf, type SignalMetric } from './series.ts';
-import type { IntervalRecord, LatencyHistogram, OutcomeRecord, SignalRecord } from './signal-schema.ts';
+import {
+  type IntervalRecord,
+  intervalRecordSchema,
+  type LatencyHistogram,
+  type OutcomeRecord,
+  type SignalRecord,
+} from './signal-schema.ts';
 import { type BatchWriter, createSignalStore, type SignalStore } from './signal-store.ts';
 import { unleashMetricsToRecords } from './unleash-metrics.ts';
 
@@ -13,6 +22,30 @@ export interface SignalIngestDeps {
   log: Logger;
   /** Share the store with readers; one is created on `db` otherwise. */
   store?: SignalStore;
+  /** How long an idempotency key answers its first answer again (24 h by default). */
+  idempotencyWindowMs?: number;
+  /** The arms of served plans: SDK metrics for other flags or arms are skipped, never counted as treatment. */
+  arms?: ArmsOf;
+}
+
+export interface SdkMetricsOptions {
+  /** Browser bundles are public: a frontend token may record exposures, never outcomes that decide a rollback. */
+  exposuresOnly?: boolean;
+  idempotency?: IdempotencyKey | undefined;
+}
+
+/** What an SDK metrics post stored, and what it skipped and why (at most this many listed). */
+const maxListedRejections = 20;
+
+export interface IngestOptions {
+  /** A keyed batch is stored once: a repeat within the window gets the first answer and stores nothing. */
+  idempotency?: IdempotencyKey | undefined;
+}
+
+export interface IngestAnswer {
+  accepted: number;
+  /** True when this was a repeat of a keyed batch already stored: nothing was stored now. */
+  replayed: boolean;
 }
 
 export type SignalIngest = ReturnType<typeof createSignalIngest>;
@@ -20,30 +53,85 @@ export type SignalIngest = ReturnType<typeof createSignalIngest>;
 export function createSignalIngest(deps: SignalIngestDeps) {
   const { clock, log } = deps;
   const store = deps.store ?? createSignalStore(deps.db);
+  const keys = createIdempotencyStore(deps.db);
+  const windowMs = deps.idempotencyWindowMs ?? 24 * 3_600_000;
 
-  /** Stores a validated batch in one transaction, committed before it returns. */
-  function ingest(records: readonly SignalRecord[]): { accepted: number } {
-    const outcomes = createOutcomeSums(clock());
-    store.writeBatch((w) => {
+  /**
+   * Stores a validated batch in one transaction, committed before it returns. With an idempotency key, the key
+   * and its answer are written in that same transaction, so a retry after kill -9 finds exactly what was stored.
+   */
+  function ingest(records: readonly SignalRecord[], opts: IngestOptions = {}): IngestAnswer {
+    const now = clock();
+    const outcomes = createOutcomeSums(now);
+    const key = opts.idempotency;
+    return store.writeBatch((w) => {
+      if (key) {
+        const prior = keys.find(key, now - windowMs);
+        if (prior && prior.bodyHash !== key.bodyHash)
+          throw new AppError(
+            'UNPROCESSABLE',
+            'this Idempotency-Key was first used for a different batch; send new data under a new key',
+            { idempotencyKey: key.key.slice(0, 200) },
+          );
+        if (prior) return { ...(prior.body as { accepted: number }), replayed: true };
+      }
       for (const r of records) {
         if ('ok' in r) outcomes.add(r);
         else writeInterval(w, r);
       }
       outcomes.flush(w);
+      const answer = { accepted: records.length };
+      if (key) keys.put(key, 200, answer, now);
+      return { ...answer, replayed: false };
     });
-    return { accepted: records.length };
   }
 
+  /**
+   * SDK metrics as signals. Tolerant, because a 400 makes an SDK stop sending: a record for a flag or arm that has
+   * no plan, or with a number past the per-record limits, is skipped and listed in the answer, never stored.
+   */
   function ingestUnleashMetrics(
     payload: unknown,
     source: { appName?: string; instanceId?: string },
-  ): { accepted: number } {
-    const records = unleashMetricsToRecords(payload, clock());
-    log.debug('unleash metrics', { ...source, records: records.length });
-    return ingest(records);
+    opts: SdkMetricsOptions = {},
+  ) {
+    const rejected: Array<{ flag: string; arm: string; reason: string }> = [];
+    let skipped = 0;
+    const valid: IntervalRecord[] = [];
+    for (const raw of unleashMetricsToRecords(payload, clock())) {
+      const record = opts.exposuresOnly ? exposuresOf(raw) : raw;
+      if (!record) continue;
+      const parsed = intervalRecordSchema.safeParse(record);
+      const problem = parsed.success
+        ? deps.arms && armProblem(record, 0, deps.arms)
+        : { reason: `${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}` };
+      if (!problem && parsed.success) {
+        valid.push(parsed.data);
+        continue;
+      }
+      skipped++;
+      if (rejected.length < maxListedRejections)
+        rejected.push({ flag: record.flag, arm: record.arm, reason: problem?.reason ?? 'rejected' });
+    }
+    if (skipped) log.debug('sdk metrics records skipped', { ...source, skipped, first: rejected[0] });
+    const answer = ingest(valid, { idempotency: opts.idempotency });
+    return { accepted: answer.accepted, skipped, rejected, replayed: answer.replayed };
   }
 
-  return { ingest, ingestUnleashMetrics, store };
+  return {
+    ingest,
+    ingestUnleashMetrics,
+    store,
+    /** Drops idempotency keys past their window. */
+    pruneKeys: (now: number) => keys.prune(now - windowMs),
+  };
+}
+
+/** Only the exposure count of an SDK record; undefined when it has none. */
+function exposuresOf(r: IntervalRecord): IntervalRecord | undefined {
+  return r.exposures === undefined
+    ? undefined
+    : { flag: r.flag, arm: r.arm, at: r.at, exposures: r.exposures };
 }
 
 /** An interval record goes straight to its buckets: the upsert accumulates repeats. */

@@ -1,5 +1,6 @@
 // Stored series regrouped the way detectors fold them: one entry per interval, treatment (every non-control arm) against control.
-import type { FlagSeries, SignalMetric } from './series.ts';
+import { countExceedances, type LatencyHistogram } from './detectors/tail-exceedance.ts';
+import { defaultLatencyBoundsMs, type FlagSeries, type SignalMetric } from './series.ts';
 
 export interface Aggregate {
   count: number;
@@ -108,4 +109,62 @@ export function histogramTotal(stats: ArmStats): number {
   let total = 0;
   for (const n of stats.histogram.values()) total += n;
   return total;
+}
+
+const defaultGrid = new Set(defaultLatencyBoundsMs);
+
+/**
+ * Every histogram bound the intervals carry, in either arm, ascending: the grid that tells each stored bucket
+ * its lower end. Senders' buckets are stored with their empty neighbours; per-request latencies use the
+ * default grid, whose bounds are added wherever one of them appears.
+ */
+export function knownBounds(intervals: readonly Interval[]): number[] {
+  const bounds = new Set<number>();
+  let usesDefault = false;
+  for (const i of intervals) {
+    for (const side of [i.treatment, i.control]) {
+      for (const le of side.histogram.keys()) {
+        bounds.add(le);
+        if (defaultGrid.has(le)) usesDefault = true;
+      }
+    }
+  }
+  if (usesDefault) for (const le of defaultLatencyBoundsMs) bounds.add(le);
+  return [...bounds].sort((a, b) => a - b);
+}
+
+/** One arm's histogram of one interval laid on `bounds` (zeros where it has no bucket). */
+export function histogramOn(stats: ArmStats, bounds: readonly number[]): LatencyHistogram {
+  return { bounds, counts: bounds.map((le) => stats.histogram.get(le) ?? 0), cumulative: false };
+}
+
+/**
+ * Observations above `limit` ms, as far as the buckets can tell: `certain` counts buckets wholly above it,
+ * `possible` adds the bucket that holds it, and `interpolated` splits that bucket linearly (as
+ * histogram_quantile does). Requests at 260 ms in a (250, 500] bucket are possibly, not certainly, above 300.
+ */
+export function exceedancesOf(stats: ArmStats, limit: number, bounds: readonly number[]) {
+  let certain = 0;
+  let possible = 0;
+  let lower = 0;
+  for (const le of bounds) {
+    const n = stats.histogram.get(le) ?? 0;
+    if (lower >= limit) certain += n;
+    if (le > limit) possible += n;
+    lower = le;
+  }
+  return { certain, possible, interpolated: countExceedances(histogramOn(stats, bounds), limit).count };
+}
+
+/** The bucket (lower, upper] that holds `limit` strictly inside it, if any. */
+export function bucketHolding(
+  limit: number,
+  bounds: readonly number[],
+): { lower: number; upper: number } | null {
+  let lower = 0;
+  for (const le of bounds) {
+    if (le > limit) return lower < limit ? { lower, upper: le } : null;
+    lower = le;
+  }
+  return null;
 }

@@ -3,7 +3,25 @@ import { z } from 'zod';
 import { formatPath } from '../edge.ts';
 import { flagNamePattern } from '../plans/schema.ts';
 
-const count = z.number().int().min(0);
+/**
+ * Per-record ceilings, far above anything one interval of one arm can hold, so that sums accumulated over any
+ * retention stay finite and exact: 1e308 of revenue twice would otherwise store Infinity.
+ */
+export const signalLimits = { count: 1e12, amount: 1e15, squares: 1e30, latencyMs: 1e9 } as const;
+
+const count = z
+  .number()
+  .int()
+  .min(0)
+  .max(signalLimits.count, `must be at most ${signalLimits.count} for one interval`);
+const amount = z
+  .number()
+  .min(0)
+  .max(signalLimits.amount, `must be at most ${signalLimits.amount} for one interval`);
+const squares = z
+  .number()
+  .min(0)
+  .max(signalLimits.squares, `must be at most ${signalLimits.squares} for one interval`);
 
 const at = z
   .union([z.iso.datetime({ offset: true }), z.number().int().min(0)], {
@@ -25,8 +43,8 @@ const bucketSchema = z.strictObject({
 export const latencyHistogramSchema = z
   .strictObject({
     count: count.describe('Requests whose latency was measured.'),
-    sum: z.number().min(0).describe('Sum of their latencies in milliseconds.'),
-    sumSquares: z.number().min(0).optional().describe('Sum of squared latencies, if known.'),
+    sum: amount.describe('Sum of their latencies in milliseconds.'),
+    sumSquares: squares.optional().describe('Sum of squared latencies, if known.'),
     buckets: z
       .array(bucketSchema)
       .optional()
@@ -85,10 +103,8 @@ export const intervalRecordSchema = z
     errors: count.optional().describe('Of those requests, how many failed. Needs `requests`.'),
     latencyMs: latencyHistogramSchema.optional(),
     conversions: count.optional().describe('Conversions (e.g. purchases) among the units.'),
-    revenue: z.number().min(0).optional().describe('Revenue from the units, capped per unit by the sender.'),
-    revenueSquares: z
-      .number()
-      .min(0)
+    revenue: amount.optional().describe('Revenue from the units, capped per unit by the sender.'),
+    revenueSquares: squares
       .optional()
       .describe(
         'Sum over units of (revenue per unit)²: without it the revenue test cannot estimate variance.',
@@ -128,12 +144,16 @@ export const outcomeRecordSchema = z
     userId: z.string().min(1).max(200).optional(),
     sessionId: z.string().min(1).max(200).optional(),
     ok: z.boolean().describe('false when the request failed.'),
-    latencyMs: z.number().min(0).optional(),
+    latencyMs: z
+      .number()
+      .min(0)
+      .max(signalLimits.latencyMs, `must be at most ${signalLimits.latencyMs} ms`)
+      .optional(),
     conversion: z
       .union([z.boolean(), count])
       .optional()
       .describe('Whether (or how often) the user converted on this request.'),
-    revenue: z.number().min(0).optional(),
+    revenue: amount.optional(),
   })
   .describe('The outcome of one request; the user or session id makes units for conversions and revenue.');
 

@@ -79,11 +79,12 @@ export function createSignalStore(db: Db) {
     bucket: (flag, start, metric, arm, count, sum, sumsq) => {
       upsertBucket.run(flag, start, metric, arm, count, sum, sumsq);
     },
+    // Empty buckets are stored too: they tell the next bucket up where it starts (limits between bounds).
     histogram: (flag, start, arm, le, count) => {
-      if (count > 0) upsertHistogram.run(flag, start, arm, le, count);
+      upsertHistogram.run(flag, start, arm, le, count);
     },
   };
-  const writeBatch = db.transaction((fill: (w: BatchWriter) => void) => fill(writer));
+  const writeBatch = db.transaction(<T>(fill: (w: BatchWriter) => T): T => fill(writer));
 
   const prune = db.transaction((now: number, retention: Retention) => {
     // Whole hours only, so each hour is rolled up once and never split between widths.
@@ -103,8 +104,8 @@ export function createSignalStore(db: Db) {
      * Runs `fill` in one transaction, its writes accumulating into stored buckets: all of the batch is stored,
      * or none of it (a throw rolls back). Committed when this returns.
      */
-    writeBatch(fill: (w: BatchWriter) => void): void {
-      writeBatch(fill);
+    writeBatch<T>(fill: (w: BatchWriter) => T): T {
+      return writeBatch(fill) as T;
     },
     /** A flag's buckets and latency histograms starting at or after `since`, oldest first. */
     series(flag: string, since: number): FlagSeries {

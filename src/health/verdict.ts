@@ -12,6 +12,8 @@ export interface GuardrailVerdict {
   summary: string;
   /** Sample sizes per arm, observed rates or means, statistic, threshold, always-valid interval. */
   evidence: Record<string, unknown>;
+  /** Insufficient-data because this arm has (almost) no traffic: no verdict without a comparison. */
+  missing?: 'control';
 }
 
 export interface SrmVerdict {

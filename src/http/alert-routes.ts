@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { fromAlertmanager, fromGeneric, fromGrafana } from '../alerts/adapt.ts';
 import type { AlertStore, StoredAlert } from '../alerts/alert-store.ts';
-import { createAlertIntake, type IntakeResult, type RollBack } from '../alerts/intake.ts';
+import { createAlertIntake, type IntakeResult, type RollBack, type RollBackLater } from '../alerts/intake.ts';
 import { type Alert, alertmanagerPayload, genericPayload, grafanaPayload } from '../alerts/schema.ts';
 import { isoOrNull } from '../clock.ts';
 import { jsonBody, query } from '../edge.ts';
@@ -24,6 +24,31 @@ function rollBackWith(controller: Controller): RollBack {
   };
 }
 
+/**
+ * The rollback a repeat of a still-firing episode makes: only on a rollout started after the episode was first
+ * handled, and not one whose start was forced over this episode.
+ */
+function rollBackLaterWith(controller: Controller): RollBackLater {
+  return (name, actor, reason, evidence, episode) => {
+    const { flag, eventId } = controller.transition(name, actor, (current) => {
+      if ((current.state.startedAt ?? 0) <= episode.firstReceivedAt) return null;
+      const [start] = controller.events.list({ flag: name, type: 'rollout.started', limit: 1 });
+      const forced = (start?.data.forcedOver as Array<{ episode: string }> | undefined) ?? [];
+      if (forced.some((f) => f.episode === episode.key)) return null;
+      return rollbackIfActive(current, controller.clock(), reason, evidence);
+    });
+    return {
+      outcome:
+        eventId !== null
+          ? 'rolled-back'
+          : flag.state.phase === 'rolled-back'
+            ? 'already-rolled-back'
+            : 'not-active',
+      eventId,
+    };
+  };
+}
+
 export function createAlertRoutes(deps: {
   controller: Controller;
   alertStore: AlertStore;
@@ -34,6 +59,7 @@ export function createAlertRoutes(deps: {
     store: deps.alertStore,
     plans: () => deps.controller.listFlags().map((f) => f.plan),
     rollBack: rollBackWith(deps.controller),
+    rollBackLater: rollBackLaterWith(deps.controller),
     clock: deps.controller.clock,
     log: deps.log,
   });

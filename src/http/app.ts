@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AlertStore } from '../alerts/alert-store.ts';
 import { notFound, onError } from '../edge.ts';
 import { AppError } from '../errors.ts';
+import type { ArmsOf } from '../health/arms.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
@@ -19,7 +20,7 @@ import { createOfrepRoutes } from './ofrep-routes.ts';
 import { createOpsRoutes, type Metrics } from './ops-routes.ts';
 import { createRolloutRoutes } from './rollout-routes.ts';
 import { createServedEvaluator } from './served-evaluator.ts';
-import { armsOf, createSignalRoutes } from './signal-routes.ts';
+import { createSignalRoutes } from './signal-routes.ts';
 import type { StreamingHub } from './streaming.ts';
 
 /** Everything the routes act through; main.ts builds each piece once (tests build the same graph). */
@@ -29,7 +30,10 @@ export interface AppDeps {
   log: Logger;
   metrics: Metrics;
   flagsDir: string;
-  isReady: () => boolean;
+  /** Readiness with the check that failed: started, writes succeed, the plan watcher alive. */
+  readiness: () => { ok: boolean; checks: Record<string, unknown> };
+  /** Storage faults seen by requests mark the database unhealthy for readiness. */
+  storage?: { fault(err: unknown): boolean };
   /** The served Unleash document, rebuilt once per state change. */
   served: ServedFeatures;
   streaming: StreamingHub;
@@ -39,6 +43,10 @@ export interface AppDeps {
   alertStore: AlertStore;
   /** Random source for frontend and OFREP evaluation (random stickiness). */
   random: () => number;
+  /** How long an unresolved alert counts as still firing (blocks restarts, rolls back later starts). */
+  alertFiringTtlMs: number;
+  /** The arms each served plan has: every signal path checks records against it. */
+  arms: ArmsOf;
   /** The dashboard (src/ui), signed in with its own session cookie rather than a bearer token. */
   ui?: Hono;
 }
@@ -68,7 +76,7 @@ export function createApp(deps: AppDeps) {
     createSignalRoutes({
       signals: deps.signals,
       clock: deps.controller.clock,
-      arms: armsOf(deps.controller),
+      arms: deps.arms,
     }),
   );
 
@@ -92,6 +100,6 @@ export function createApp(deps: AppDeps) {
   }
 
   app.notFound(notFound);
-  app.onError(onError(deps.log));
+  app.onError(onError(deps.log, (err) => deps.storage?.fault(err)));
   return app;
 }

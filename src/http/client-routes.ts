@@ -2,19 +2,22 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { readJson } from '../edge.ts';
+import { parseJsonText, readJson } from '../edge.ts';
 import { AppError } from '../errors.ts';
+import type { SdkMetricsOptions } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
 import { type ServedFeatures, serializeDocument, strongEtag } from '../rollout/served.ts';
 import type { AuthEnv } from './auth.ts';
 import { etagMatches } from './etag.ts';
+import { idempotencyKeyOf } from './signal-routes.ts';
 
 /** Where SDK metrics go; the health module's signal ingest satisfies it. */
 export interface SignalSink {
   ingestUnleashMetrics(
     payload: unknown,
     source: { appName?: string; instanceId?: string },
-  ): { accepted: number };
+    opts?: SdkMetricsOptions,
+  ): { accepted: number; skipped: number; rejected: unknown[]; replayed: boolean };
 }
 
 const optionalString = z.string().optional().catch(undefined);
@@ -24,7 +27,10 @@ const sourceFields = z.looseObject({ appName: optionalString, instanceId: option
 
 /** Parses a JSON object body; anything else is the one thing these endpoints cannot tolerate. */
 export async function objectBody(c: Context): Promise<Record<string, unknown>> {
-  const value = await readJson(c, {});
+  return objectOf(await readJson(c, {}));
+}
+
+function objectOf(value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new AppError('BAD_REQUEST', 'body must be a JSON object');
   }
@@ -42,9 +48,26 @@ export function sourceOf(c: Context, body: Record<string, unknown>) {
   return source;
 }
 
-export function ingestMetrics(c: Context, signals: SignalSink | undefined, body: Record<string, unknown>) {
-  const { accepted } = signals?.ingestUnleashMetrics(body, sourceOf(c, body)) ?? { accepted: 0 };
-  return c.json({ accepted }, 202);
+/**
+ * SDK metrics (server or frontend) into the signal store. unleash-client sends no batch identity, so a post
+ * it retries after a lost answer counts twice (at most once per metrics interval); a sender that sets
+ * Idempotency-Key is stored once.
+ */
+export async function ingestMetrics(
+  c: Context<AuthEnv>,
+  signals: SignalSink | undefined,
+  kind: 'client' | 'frontend',
+) {
+  const text = await c.req.text();
+  const body = objectOf(text.trim() === '' ? {} : parseJsonText(text));
+  const idempotency = idempotencyKeyOf(c, `${kind}-metrics`, text);
+  const result = signals?.ingestUnleashMetrics(body, sourceOf(c, body), {
+    exposuresOnly: kind === 'frontend',
+    idempotency,
+  });
+  if (result?.replayed) c.header('Idempotent-Replayed', 'true');
+  const { accepted = 0, skipped = 0, rejected = [] } = result ?? {};
+  return c.json(skipped ? { accepted, skipped, rejected } : { accepted }, 202);
 }
 
 export function createClientRoutes(deps: {
@@ -91,7 +114,7 @@ export function createClientRoutes(deps: {
     return c.body(null, 202);
   });
 
-  app.post('/metrics', async (c) => ingestMetrics(c, signals, await objectBody(c)));
+  app.post('/metrics', (c) => ingestMetrics(c, signals, 'client'));
 
   return app;
 }

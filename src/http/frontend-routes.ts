@@ -61,7 +61,7 @@ export function createFrontendRoutes(deps: {
     return toggles(c, toUnleashContext(raw as Record<string, unknown>));
   });
 
-  app.post('/client/metrics', async (c) => ingestMetrics(c, signals, await objectBody(c)));
+  app.post('/client/metrics', (c) => ingestMetrics(c, signals, 'frontend'));
 
   app.post('/client/register', async (c) => {
     const body = await objectBody(c);

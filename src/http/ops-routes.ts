@@ -42,12 +42,17 @@ export function createMetrics(controller: Controller) {
   return { registry };
 }
 
-export function createOpsRoutes(deps: { metrics: Metrics; isReady: () => boolean }) {
+export function createOpsRoutes(deps: {
+  metrics: Metrics;
+  readiness: () => { ok: boolean; checks: Record<string, unknown> };
+}) {
   const app = new Hono();
   app.get('/health/live', (c) => c.json({ status: 'ok' }));
-  app.get('/health/ready', (c) =>
-    deps.isReady() ? c.json({ status: 'ready' }) : c.json({ status: 'starting' }, 503),
-  );
+  // 503 names the failing check (database writes, plan watcher), so the person paged knows where to look.
+  app.get('/health/ready', (c) => {
+    const { ok, checks } = deps.readiness();
+    return c.json({ status: ok ? 'ready' : 'not ready', checks }, ok ? 200 : 503);
+  });
   app.get('/metrics', async (c) => {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });

@@ -1,46 +1,52 @@
 // Signal intake: POST /api/signals takes a batch of records, all or nothing, acknowledged only once committed.
+import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Clock } from '../clock.ts';
-import { readJson } from '../edge.ts';
+import { parseJsonText } from '../edge.ts';
 import { AppError } from '../errors.ts';
+import { type ArmsOf, firstArmProblem } from '../health/arms.ts';
+import type { IdempotencyKey } from '../health/idempotency-store.ts';
+import type { IngestAnswer, IngestOptions } from '../health/ingest.ts';
 import { parseSignalBatch, type SignalRecord } from '../health/signal-schema.ts';
-import type { Controller } from '../rollout/controller.ts';
 import type { AuthEnv } from './auth.ts';
 
 export interface SignalIngestor {
-  ingest(records: SignalRecord[]): { accepted: number };
+  ingest(records: SignalRecord[], opts?: IngestOptions): IngestAnswer;
 }
 
-/** The arms a flag's signals may name: treatment, control and its variants; undefined for an unknown flag. */
-export type ArmsOf = (flag: string) => readonly string[] | undefined;
-
-export function armsOf(controller: Controller): ArmsOf {
-  return (flag) => {
-    const f = controller.getFlag(flag);
-    return f && ['treatment', 'control', ...(f.plan.variants ?? []).map((v) => v.name)];
-  };
-}
+/** The longest Idempotency-Key accepted; senders use UUIDs or batch hashes. */
+export const maxIdempotencyKeyLength = 200;
 
 /**
- * A record for a flag with no plan, or an arm the flag does not have ("Control", "disabled"), is rejected:
- * every arm but control counts as treatment, so a typo would otherwise pollute the comparison.
+ * The request's Idempotency-Key, scoped to the endpoint and the sender's token, with the body's hash; undefined
+ * without the header. A key that is empty or too long is a 400: silently ignoring it would double count a retry.
  */
-function checkArms(records: readonly SignalRecord[], arms: ArmsOf) {
-  for (const [index, r] of records.entries()) {
-    const known = arms(r.flag);
-    if (!known) return { index, path: 'flag', reason: `no flag named "${r.flag}"` };
-    if (!known.includes(r.arm)) {
-      return { index, path: 'arm', reason: `"${r.arm}" is not an arm of ${r.flag} (${known.join(', ')})` };
-    }
-  }
-  return null;
+export function idempotencyKeyOf(
+  c: Context<AuthEnv>,
+  scope: string,
+  body: string,
+): IdempotencyKey | undefined {
+  const key = c.req.header('idempotency-key');
+  if (key === undefined) return undefined;
+  if (key.length === 0 || key.length > maxIdempotencyKeyLength)
+    throw new AppError('BAD_REQUEST', `Idempotency-Key must be 1 to ${maxIdempotencyKeyLength} characters`, {
+      issues: [{ path: 'Idempotency-Key', message: `1 to ${maxIdempotencyKeyLength} characters` }],
+    });
+  return {
+    scope: `${scope}:${c.var.principal.name}`,
+    key,
+    bodyHash: createHash('sha256').update(body).digest('base64url'),
+  };
 }
 
 export function createSignalRoutes(deps: { signals: SignalIngestor; clock: Clock; arms: ArmsOf }) {
   const app = new Hono<AuthEnv>();
   app.post('/', async (c) => {
-    const parsed = parseSignalBatch(await readJson(c), deps.clock());
-    const batch = parsed.ok ? (checkArms(parsed.records, deps.arms) ?? parsed) : parsed;
+    const text = await c.req.text();
+    const idempotency = idempotencyKeyOf(c, 'signals', text);
+    const parsed = parseSignalBatch(parseJsonText(text), deps.clock());
+    const batch = parsed.ok ? (firstArmProblem(parsed.records, deps.arms) ?? parsed) : parsed;
     if (!('records' in batch)) {
       const where =
         batch.index === null ? '' : `record ${batch.index}${batch.path ? `, ${batch.path}` : ''}: `;
@@ -50,8 +56,10 @@ export function createSignalRoutes(deps: { signals: SignalIngestor; clock: Clock
         reason: batch.reason,
       });
     }
-    // ingest commits before returning, so the 200 means the batch is durable.
-    return c.json(deps.signals.ingest(batch.records), 200);
+    // ingest commits before returning, so the 200 means the batch is durable (and its key with it).
+    const { replayed, ...answer } = deps.signals.ingest(batch.records, { idempotency });
+    if (replayed) c.header('Idempotent-Replayed', 'true');
+    return c.json(answer, 200);
   });
   return app;
 }

@@ -11,17 +11,31 @@ export type LoadResult = { ok: true; plans: SourcedPlan[] } | { ok: false; probl
 
 const planFile = /\.ya?ml$/;
 
+/** A plan file larger than this is refused unread: plans are a few hundred bytes. */
+export const maxPlanFileBytes = 256 * 1024;
+
+/**
+ * Loads every *.yaml / *.yml plan in `dir`. A missing folder reads as an empty one: whether losing every flag
+ * is acceptable is the caller's decision (the controller refuses it unless told otherwise).
+ */
 export function loadPlanDir(dir: string): LoadResult {
   let files: string[];
   try {
     files = fs
       .readdirSync(dir)
-      .filter((f) => planFile.test(f))
+      .filter((f) => planFile.test(f) && !f.startsWith('.'))
       .sort();
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, plans: [] };
     return {
       ok: false,
-      problems: [{ file: dir, path: '', reason: `cannot read folder: ${(err as Error).message}` }],
+      problems: [
+        {
+          file: dir,
+          path: '',
+          reason: `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        },
+      ],
     };
   }
   const problems: Problem[] = [];
@@ -29,6 +43,15 @@ export function loadPlanDir(dir: string): LoadResult {
   for (const file of files) {
     let text: string;
     try {
+      const size = fs.statSync(path.join(dir, file)).size;
+      if (size > maxPlanFileBytes) {
+        problems.push({
+          file,
+          path: '',
+          reason: `${size} bytes is larger than the ${maxPlanFileBytes} a plan may have`,
+        });
+        continue;
+      }
       text = fs.readFileSync(path.join(dir, file), 'utf8');
     } catch (err) {
       // A directory named *.yaml, or a file an editor replaced between listing and reading.
@@ -62,7 +85,17 @@ export function parsePlanText(
       })),
     };
   }
-  const parsed = planSchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    // maxAliasCount bounds alias expansion: a "billion laughs" file is a problem, not a hung or crashed reload.
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return {
+      ok: false,
+      problems: [{ file, path: '', reason: `not a plan: ${firstLine((err as Error).message)}` }],
+    };
+  }
+  const parsed = planSchema.safeParse(value);
   if (!parsed.success) return { ok: false, problems: zodProblems(parsed.error, file) };
   const problems = checkPlan(parsed.data, file);
   return problems.length ? { ok: false, problems } : { ok: true, plan: parsed.data };

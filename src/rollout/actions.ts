@@ -12,6 +12,18 @@ export interface ActionInput {
   /** For promote: the next stage (default) or straight to full. */
   to?: 'next' | 'full' | undefined;
   evidence?: Record<string, unknown> | undefined;
+  /** For start: alerts still firing that match this flag; any of them refuses the start unless forced. */
+  firingAlerts?: readonly FiringAlert[] | undefined;
+  /** For start: start despite firing alerts (the reason is required and recorded). */
+  force?: boolean | undefined;
+}
+
+export interface FiringAlert {
+  /** source/fingerprint/startsAt: the episode, as alert repeats name it. */
+  episode: string;
+  alertname: string;
+  source: string;
+  startsAt: string;
 }
 
 const allowedFrom: Record<RolloutAction, readonly Phase[]> = {
@@ -24,6 +36,8 @@ const allowedFrom: Record<RolloutAction, readonly Phase[]> = {
 
 export function stageLabel(plan: Plan, stage: number): string {
   const stages = plan.rollout?.stages ?? [];
+  // -1: held at 0 % before the first stage, after a plan change left no stage as small as the old one.
+  if (stage < 0) return `before stage 1/${stages.length} (0%)`;
   return `stage ${stage + 1}/${stages.length} (${stages[stage]?.percent ?? 0}%)`;
 }
 
@@ -42,7 +56,16 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
   const evidence = input.evidence ?? {};
   const from = { phaseBefore: state.phase, stageBefore: state.stage, percentBefore: flag.percent };
   switch (action) {
-    case 'start':
+    case 'start': {
+      const firing = input.firingAlerts ?? [];
+      if (firing.length && !input.force) {
+        const first = firing[0] as FiringAlert;
+        throw new AppError(
+          'CONFLICT',
+          `alert ${first.alertname} (${first.source}) has been firing since ${first.startsAt} and rolls back flag "${plan.name}"${firing.length > 1 ? ` (and ${firing.length - 1} more)` : ''}; resolve it first, or start with {"force": true, "reason": "…"}`,
+          { firingAlerts: firing },
+        );
+      }
       return {
         next: {
           ...state,
@@ -52,40 +75,67 @@ export function decideAction(flag: Flag, action: RolloutAction, input: ActionInp
           startedAt: now,
           watchSince: null,
           phaseReason: null,
+          holdKey: null,
         },
         event: {
           type: 'rollout.started',
           reason,
-          data: { ...from, stage: stageLabel(plan, 0), ...evidence },
+          data: {
+            ...from,
+            stage: stageLabel(plan, 0),
+            ...(firing.length ? { forcedOver: firing } : {}),
+            ...evidence,
+          },
         },
       };
+    }
     case 'pause':
       return {
-        next: { ...state, phase: 'paused', phaseReason: reason ?? 'paused by an operator' },
+        next: { ...state, phase: 'paused', phaseReason: reason ?? 'paused by an operator', holdKey: null },
         event: { type: 'rollout.paused', reason, data: { ...from, ...evidence } },
       };
     case 'resume':
       return {
-        // A person has judged what stopped the rollout: the tests watch afresh from now.
-        next: { ...state, phase: 'progressing', phaseReason: null, watchSince: now },
+        // A person has judged what stopped the rollout: the tests watch afresh from now. Held before the
+        // first stage (a plan change), resuming enters stage 1.
+        next: {
+          ...state,
+          phase: 'progressing',
+          phaseReason: null,
+          holdKey: null,
+          watchSince: now,
+          ...(state.stage < 0 ? { stage: 0, stageStartedAt: now } : {}),
+        },
         event: {
           type: 'rollout.resumed',
           reason,
           data: { ...from, ...evidence, watchSince: new Date(now).toISOString() },
         },
       };
-    case 'promote':
-      return promote(
+    case 'promote': {
+      const decision = promote(
         plan,
         state,
         now,
         input.to === 'full' ? plan.rollout.stages.length - 1 : state.stage + 1,
         reason,
-        {
-          ...from,
-          ...evidence,
-        },
+        { ...from, ...evidence },
       );
+      if (state.phase !== 'paused') return decision;
+      // Promoting past a pause is a person overriding what paused it: like resume, the tests watch afresh,
+      // or the same sticky verdict would pause it again at the next tick, at a higher percent.
+      return {
+        next: { ...decision.next, watchSince: now },
+        event: {
+          ...decision.event,
+          data: {
+            ...decision.event.data,
+            overrode: state.phaseReason,
+            watchSince: new Date(now).toISOString(),
+          },
+        },
+      };
+    }
     case 'rollback':
       return rollback(state, now, reason, { ...from, ...evidence });
   }
@@ -104,12 +154,19 @@ export function promote(
   const stage = Math.min(target, last);
   if (stage >= last) {
     return {
-      next: { ...state, phase: 'completed', stage: last, stageStartedAt: now, phaseReason: null },
+      next: {
+        ...state,
+        phase: 'completed',
+        stage: last,
+        stageStartedAt: now,
+        phaseReason: null,
+        holdKey: null,
+      },
       event: { type: 'rollout.completed', reason, data: { ...data, holdback: plan.rollout?.holdback ?? 0 } },
     };
   }
   return {
-    next: { ...state, phase: 'progressing', stage, stageStartedAt: now, phaseReason: null },
+    next: { ...state, phase: 'progressing', stage, stageStartedAt: now, phaseReason: null, holdKey: null },
     event: { type: 'rollout.promoted', reason, data: { ...data, stage: stageLabel(plan, stage) } },
   };
 }
@@ -136,7 +193,14 @@ export function rollback(
   data: Record<string, unknown>,
 ): Decision {
   return {
-    next: { ...state, phase: 'rolled-back', stage: 0, stageStartedAt: now, phaseReason: reason },
+    next: {
+      ...state,
+      phase: 'rolled-back',
+      stage: 0,
+      stageStartedAt: now,
+      phaseReason: reason,
+      holdKey: null,
+    },
     event: { type: 'rollout.rolled-back', reason, data },
   };
 }
@@ -152,7 +216,7 @@ export function stepBack(
   if (state.stage === 0) return rollback(state, now, reason, data);
   const stage = state.stage - 1;
   return {
-    next: { ...state, phase: 'paused', stage, stageStartedAt: now, phaseReason: reason },
+    next: { ...state, phase: 'paused', stage, stageStartedAt: now, phaseReason: reason, holdKey: null },
     event: { type: 'rollout.stepped-back', reason, data: { ...data, stage: stageLabel(plan, stage) } },
   } satisfies Decision;
 }

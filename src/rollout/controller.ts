@@ -8,7 +8,9 @@ import { loadPlanDir } from '../plans/load.ts';
 import type { Plan } from '../plans/schema.ts';
 import { formatProblem, type Problem, type SourcedPlan } from '../plans/validate.ts';
 import { createEventStore, type NewEvent, type StoredEvent } from './event-store.ts';
-import { fitStateToPlan } from './fit-state.ts';
+import { fitStateToPlan, switchEdit } from './fit-state.ts';
+import { flagViewOf, notificationFor, notifiedEvents } from './notification.ts';
+import type { OutboxStore } from './outbox-store.ts';
 import { createPlanStore, type StoredPlan } from './plan-store.ts';
 import { type FlagState, initialState, servedPercent } from './state.ts';
 import { createStateStore } from './state-store.ts';
@@ -32,7 +34,18 @@ export type ReloadResult =
 
 export type Controller = ReturnType<typeof createController>;
 
-export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
+export function createController(deps: {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  /** Whether a reload may remove every flag or more than half of them (ROLLGATE_ALLOW_MASS_REMOVAL). */
+  allowMassRemoval?: boolean;
+  /**
+   * Webhook targets (ids): every notified transition is written to the outbox in its own transaction. `now` is
+   * wall time, which the sender schedules by (the controller's clock may be a simulation's).
+   */
+  outbox?: { store: OutboxStore; targets: readonly string[]; now: () => number };
+}) {
   const { db, clock, log } = deps;
   const plans = createPlanStore(db);
   const states = createStateStore(db);
@@ -66,6 +79,31 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
     return p && state ? toFlag(p, state) : undefined;
   }
 
+  /**
+   * Appends an event and, for a notified transition, its outbox messages: inside the caller's transaction, so
+   * a notification exists exactly when its transition committed (and survives kill -9 until delivered).
+   */
+  function record(e: NewEvent): number {
+    const id = events.append(e);
+    const outbox = deps.outbox;
+    if (outbox?.targets.length && e.flag && notifiedEvents.has(e.type)) {
+      const flag = getFlag(e.flag);
+      const stored: StoredEvent = {
+        id,
+        at: e.at,
+        flag: e.flag,
+        type: e.type,
+        actor: e.actor,
+        reason: e.reason ?? null,
+        data: e.data ?? {},
+      };
+      const body = JSON.stringify(notificationFor(stored, flag && flagViewOf(flag)));
+      for (const target of outbox.targets)
+        outbox.store.enqueue({ eventId: id, target, type: e.type, body }, outbox.now());
+    }
+    return id;
+  }
+
   function requireFlag(name: string): Flag {
     const flag = getFlag(name);
     if (!flag) throw new AppError('NOT_FOUND', `no flag named "${name}"`);
@@ -93,7 +131,7 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
       const next = { ...decision.next, version: flag.state.version, updatedAt: at };
       if (!states.update(next))
         throw new AppError('CONFLICT', `flag "${name}" changed concurrently; try again`);
-      const eventId = events.append({ ...decision.event, at, flag: name, actor });
+      const eventId = record({ ...decision.event, at, flag: name, actor });
       return { flag: requireFlag(name), eventId };
     })();
     if (result.eventId !== null) {
@@ -154,12 +192,19 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
           data: { file, checksum },
         });
         changed.push(plan.name);
-        const fixed = fitStateToPlan(state, before?.plan, plan);
-        if (fixed) {
-          if (!states.update({ ...fixed.next, updatedAt: now }))
-            throw new AppError('CONFLICT', `flag "${plan.name}" changed concurrently`);
-          events.append({ at: now, flag: plan.name, actor, ...fixed.event });
-        }
+        let current = state;
+        const apply = (fixed: Decision | null) => {
+          if (!fixed) return;
+          if (fixed.next !== current) {
+            const next = { ...fixed.next, version: current.version, updatedAt: now };
+            if (!states.update(next))
+              throw new AppError('CONFLICT', `flag "${plan.name}" changed concurrently`);
+            current = { ...next, version: current.version + 1 };
+          }
+          record({ at: now, flag: plan.name, actor, ...fixed.event });
+        };
+        apply(fitStateToPlan(current, before?.plan, plan, now));
+        apply(switchEdit(current, before?.plan, plan, file));
       }
       for (const p of plans.list()) {
         if (seen.has(p.plan.name)) continue;
@@ -179,23 +224,58 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
     return { added, changed, removed };
   }
 
-  function rejectPlans(problems: Problem[], actor: string) {
+  /**
+   * Recorded once for the whole reload and once against every flag it names (by the file a stored plan came
+   * from, or the flags a mass removal would have removed), so each flag's log shows why its edit did not apply.
+   */
+  function rejectPlans(problems: Problem[], actor: string, named: string[] = []) {
     const lines = problems.map(formatProblem);
-    events.append({
-      at: clock(),
-      flag: null,
-      type: 'plans.rejected',
-      actor,
-      reason: `${lines.length} problem(s); the last good plans stay in force`,
-      data: { problems: lines },
-    });
+    const reason = `${lines.length} problem(s); the last good plans stay in force`;
+    const files = new Set(problems.map((p) => p.file));
+    const flags = new Set([
+      ...named,
+      ...plans
+        .list()
+        .filter((p) => files.has(p.file))
+        .map((p) => p.plan.name),
+    ]);
+    const at = clock();
+    db.transaction(() => {
+      events.append({ at, flag: null, type: 'plans.rejected', actor, reason, data: { problems: lines } });
+      for (const flag of flags)
+        events.append({ at, flag, type: 'plans.rejected', actor, reason, data: { problems: lines } });
+    })();
     log.warn('plan reload rejected; last good plans stay in force', { problems: lines });
     return lines;
+  }
+
+  /**
+   * An empty, missing or half-written folder must not unserve every flag at once: a load that would remove all
+   * active flags, or more than half of them, is a problem unless mass removal is allowed.
+   */
+  function massRemoval(loaded: SourcedPlan[], dir: string): { problem: Problem; removed: string[] } | null {
+    if (deps.allowMassRemoval) return null;
+    const names = new Set(loaded.map((p) => p.plan.name));
+    const active = plans.list().map((p) => p.plan.name);
+    const removed = active.filter((n) => !names.has(n));
+    if (!removed.length || (removed.length < active.length && removed.length <= active.length / 2))
+      return null;
+    const shown = removed.slice(0, 10).join(', ') + (removed.length > 10 ? ', …' : '');
+    return {
+      removed,
+      problem: {
+        file: dir,
+        path: '',
+        reason: `would remove ${removed.length} of ${active.length} flags (${shown}); an empty, missing or half-written folder is refused — set ROLLGATE_ALLOW_MASS_REMOVAL=true if this is meant`,
+      },
+    };
   }
 
   function reload(dir: string, actor: string): ReloadResult {
     const result = loadPlanDir(dir);
     if (!result.ok) return { ok: false, problems: rejectPlans(result.problems, actor) };
+    const mass = massRemoval(result.plans, dir);
+    if (mass) return { ok: false, problems: rejectPlans([mass.problem], actor, mass.removed) };
     const applied = applyPlans(result.plans, actor);
     if (applied.added.length + applied.changed.length + applied.removed.length > 0)
       log.info('plans applied', applied);
@@ -212,6 +292,7 @@ export function createController(deps: { db: Db; clock: Clock; log: Logger }) {
     setEnabled,
     applyPlans,
     rejectPlans,
+    massRemoval,
     reload,
     /** Called after the commit of every transition, with its event (notifications, metrics). */
     onEvent(listener: (event: StoredEvent) => void) {

@@ -43,7 +43,12 @@ export function createEventStore(db: Db) {
      WHERE (@flag IS NULL OR flag = @flag) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
      ORDER BY id DESC LIMIT @limit`,
   );
+  const prune = db.prepare('DELETE FROM events WHERE at < ? AND id < (SELECT MAX(id) FROM events)');
   return {
+    /** Drops events older than `before` (retention); the newest id, the served revision, never goes back. */
+    prune(before: number): number {
+      return prune.run(before).changes;
+    },
     append(e: NewEvent): number {
       const info = insert.run({ ...e, reason: e.reason ?? null, data: JSON.stringify(e.data ?? {}) });
       return Number(info.lastInsertRowid);

@@ -143,21 +143,42 @@ export function inconclusiveReason(plan: Plan, v: GuardrailVerdict): string {
   return `needs a person: ${v.name}: ${describeEvidence(guardrailOf(plan, v), v)}; the planned sample could not tell harm from no harm`;
 }
 
-/** What a guardrail still waits for; the text before its first digit names the guardrail, so holds are recorded once. */
-export function insufficientReason(plan: Plan, v: GuardrailVerdict): string {
+/** What an insufficient-data guardrail still waits for, after its name. */
+function waitingFor(plan: Plan, v: GuardrailVerdict): string {
   const e: Json = v.evidence;
   const g = guardrailOf(plan, v);
-  const head = `waiting for data on ${v.name}`;
+  const own = v.summary.startsWith(`${v.name}: `) ? v.summary.slice(v.name.length + 2) : v.summary;
   switch (e?.test) {
     case 'count-mixture':
-      return `${head}: ${count(e.treatment?.requests)} of the ${count(e.minTreatmentRequests)} treatment requests needed to rule out a ${times(guardedRatio(g))} rise`;
+      return v.missing === 'control'
+        ? `${count(e.control?.requests)} control requests against ${count(e.treatment?.requests)} treatment; comparing needs ${count(e.minTreatmentRequests)}`
+        : `${count(e.treatment?.requests)} of the ${count(e.minTreatmentRequests)} treatment requests needed to rule out a ${times(guardedRatio(g))} rise`;
     case 'msprt':
-      return `${head}: ${count(e.treatment?.units)} treatment and ${count(e.control?.units)} control units so far; the test starts at 100 units and 10 events per arm`;
+      return `${count(e.treatment?.units)} treatment and ${count(e.control?.units)} control units so far; the test starts at 100 units and 10 events per arm`;
     case 'slo-confidence-sequence':
-      return `${head}: ${describeEvidence(g, v)}, not yet decided`;
+      // A limit between two bucket bounds: the detector's own words say which bound to add.
+      return e.bucket ? own : `${describeEvidence(g, v)}, not yet decided`;
     default:
-      return `${head}: ${v.summary.startsWith(`${v.name}: `) ? v.summary.slice(v.name.length + 2) : v.summary}`;
+      return own.replace(/^(no|too little) control traffic for [^:]*: /, '');
   }
+}
+
+/** "no control traffic" or "too little control traffic": without a comparison there is no verdict. */
+function missingControl(v: GuardrailVerdict): string {
+  const e: Json = v.evidence;
+  const none =
+    e?.test === 'count-mixture'
+      ? num(e.control?.requests) === 0
+      : e?.test === 'msprt'
+        ? num(e.control?.units) === 0
+        : v.summary.startsWith('no control traffic');
+  return none ? 'no control traffic' : 'too little control traffic';
+}
+
+/** What a guardrail still waits for; the text before its first digit names the guardrail, so holds read alike while counts grow. */
+export function insufficientReason(plan: Plan, v: GuardrailVerdict): string {
+  const lead = v.missing === 'control' ? `${missingControl(v)} for` : 'waiting for data on';
+  return `${lead} ${v.name}: ${waitingFor(plan, v)}`;
 }
 
 export function srmReason(srm: SrmVerdict): string {
@@ -236,8 +257,8 @@ const statusWords: Record<GuardrailVerdict['status'], string> = {
 /** One guardrail's current verdict for the dashboard: its status in words and what the numbers say. */
 export function guardrailSentence(plan: Plan, v: GuardrailVerdict): string {
   if (v.status === 'insufficient-data') {
-    const detail = insufficientReason(plan, v).slice(`waiting for data on ${v.name}: `.length);
-    return `${v.name}: waiting for data, ${detail}`;
+    const lead = v.missing === 'control' ? missingControl(v) : 'waiting for data';
+    return `${v.name}: ${lead}, ${waitingFor(plan, v)}`;
   }
   return `${v.name}: ${statusWords[v.status]}, ${describeEvidence(guardrailOf(plan, v), v)}`;
 }

@@ -3,6 +3,20 @@ import type { Flag } from './controller.ts';
 import type { StoredEvent } from './event-store.ts';
 import type { Phase } from './state.ts';
 
+/** The transitions announced to webhooks: rollout moves and kill-switch changes, not plan bookkeeping. */
+export const notifiedEvents: ReadonlySet<string> = new Set([
+  'rollout.started',
+  'rollout.promoted',
+  'rollout.held',
+  'rollout.paused',
+  'rollout.resumed',
+  'rollout.stepped-back',
+  'rollout.rolled-back',
+  'rollout.completed',
+  'flag.enabled',
+  'flag.disabled',
+]);
+
 /** The flag right after the transition. */
 export interface FlagView {
   phase: Phase;

@@ -1,225 +1,212 @@
-// Outgoing webhooks for rollout transitions: signed JSON with Slack-compatible text, retried from a bounded queue.
-import { createHmac } from 'node:crypto';
+// Delivers the notification outbox: signed JSON POSTs, at least once, with backoff, across restarts; never follows redirects.
+import { createHash, createHmac } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import type { Controller } from './controller.ts';
-import type { StoredEvent } from './event-store.ts';
-import { type FlagView, flagViewOf, notificationFor } from './notification.ts';
-
-export const notifiedEvents = new Set([
-  'rollout.started',
-  'rollout.promoted',
-  'rollout.held',
-  'rollout.paused',
-  'rollout.resumed',
-  'rollout.stepped-back',
-  'rollout.rolled-back',
-  'rollout.completed',
-  'flag.enabled',
-  'flag.disabled',
-]);
-
-export interface NotifierOptions {
-  urls: readonly string[];
-  secret?: string | undefined;
-  log: Logger;
-  /** The flag as it is right after the transition; read at enqueue time, inside the commit's aftermath. */
-  describe?: (flag: string) => FlagView | undefined;
-  fetch?: typeof fetch;
-  /** Wall time for backoff and the signed timestamp; never the controller's (possibly virtual) clock. */
-  now?: () => number;
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  clearTimer?: (handle: unknown) => void;
-  maxQueue?: number;
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  timeoutMs?: number;
-  concurrency?: number;
-  drainMs?: number;
-}
-
-interface Job {
-  url: string;
-  body: string;
-  type: string;
-  eventId: number;
-  attempt: number;
-  dueAt: number;
-}
-
-export type Notifier = ReturnType<typeof createNotifier>;
+import type { OutboxMessage, OutboxStore } from './outbox-store.ts';
 
 export function signature(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-export function createNotifier(opts: NotifierOptions) {
-  const { log } = opts;
-  const clock = opts.now ?? Date.now;
+/** One webhook: where to POST, with any user:password moved into a header, and a label safe to log. */
+export interface NotifyTarget {
+  /** sha256 of the configured URL: what the outbox stores instead of the URL. */
+  id: string;
+  url: string;
+  authorization?: string;
+  /** protocol://host only: a Slack webhook's path and a query token are secrets. */
+  label: string;
+}
+
+export function notifyTargets(urls: readonly string[]): NotifyTarget[] {
+  return urls.map((raw) => {
+    const u = new URL(raw);
+    const target: NotifyTarget = {
+      id: createHash('sha256').update(raw).digest('hex'),
+      url: raw,
+      label: `${u.protocol}//${u.host}`,
+    };
+    // fetch refuses URLs with credentials: send them as Basic auth instead.
+    if (u.username || u.password) {
+      const user = decodeURIComponent(u.username);
+      const password = decodeURIComponent(u.password);
+      target.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      u.username = '';
+      u.password = '';
+      target.url = u.toString();
+    }
+    return target;
+  });
+}
+
+export interface SenderOptions {
+  store: OutboxStore;
+  targets: readonly NotifyTarget[];
+  secret?: string | undefined;
+  log: Logger;
+  fetch?: typeof fetch;
+  /** Wall time for backoff and the signed timestamp; never the controller's (possibly virtual) clock. */
+  now?: () => number;
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  timeoutMs?: number;
+  concurrency?: number;
+  /** How often the outbox is looked at when nothing woke the sender (retries due, other processes). */
+  pollMs?: number;
+}
+
+export type OutboxSender = ReturnType<typeof createOutboxSender>;
+
+/**
+ * Sends what the outbox holds. A message is marked delivered only after a 2xx; a 5xx, 408, 429 or network
+ * error is retried with exponential backoff up to `maxAttempts`; any other answer, a 3xx included (a
+ * redirect is never followed: it could send the signed body anywhere), fails it at once.
+ */
+export function createOutboxSender(opts: SenderOptions) {
+  const { store, log } = opts;
+  const now = opts.now ?? Date.now;
   const doFetch = opts.fetch ?? fetch;
-  // Unreferenced: a pending retry must not keep a process alive that has nothing else to do.
-  const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
-  const clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as NodeJS.Timeout));
-  const maxQueue = opts.maxQueue ?? 1000;
-  const maxAttempts = opts.maxAttempts ?? 6;
-  const baseDelayMs = opts.baseDelayMs ?? 500;
+  const maxAttempts = opts.maxAttempts ?? 8;
+  const baseDelayMs = opts.baseDelayMs ?? 1000;
+  const maxDelayMs = opts.maxDelayMs ?? 600_000;
   const timeoutMs = opts.timeoutMs ?? 5000;
   const concurrency = opts.concurrency ?? 4;
-
-  const queue: Job[] = [];
-  const inFlight = new Set<Promise<void>>();
+  const byId = new Map(opts.targets.map((t) => [t.id, t]));
+  const inFlight = new Map<number, Promise<void>>();
   const aborts = new Set<AbortController>();
-  let timer: unknown;
-  let stopping = false;
+  const stats = { sent: 0, failed: 0, retried: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   let idleWaiters: Array<() => void> = [];
-  const stats = { sent: 0, failed: 0, dropped: 0, retried: 0 };
 
-  function enqueue(event: StoredEvent) {
-    if (stopping || !notifiedEvents.has(event.type) || opts.urls.length === 0) return;
-    const view = event.flag ? opts.describe?.(event.flag) : undefined;
-    const body = JSON.stringify(notificationFor(event, view));
-    for (const url of opts.urls) {
-      if (queue.length >= maxQueue) {
-        const dropped = queue.shift();
-        stats.dropped++;
-        log.warn('notification queue full; dropped the oldest', {
-          maxQueue,
-          droppedEvent: dropped?.eventId,
-          target: dropped && targetOf(dropped.url),
-        });
-      }
-      queue.push({ url, body, type: event.type, eventId: event.id, attempt: 0, dueAt: clock() });
-    }
-    pump();
-  }
-
-  /** Starts every due job up to the concurrency limit, and wakes up again when the next retry is due. */
-  function pump() {
-    if (timer !== undefined) clearTimer(timer);
-    timer = undefined;
-    const now = clock();
-    while (inFlight.size < concurrency) {
-      const index = queue.findIndex((j) => stopping || j.dueAt <= now);
-      if (index < 0) break;
-      const [job] = queue.splice(index, 1);
-      if (!job) break;
-      const run = deliver(job).finally(() => {
-        inFlight.delete(run);
-        pump();
-      });
-      inFlight.add(run);
-    }
-    if (queue.length === 0 && inFlight.size === 0) {
-      for (const wake of idleWaiters) wake();
-      idleWaiters = [];
+  async function deliver(m: OutboxMessage) {
+    const attempt = m.attempts + 1;
+    const target = byId.get(m.target);
+    if (!target) {
+      store.failed(m.id, attempt - 1, 'its webhook is no longer configured', now());
+      stats.failed++;
       return;
     }
-    if (inFlight.size < concurrency && queue.length > 0) {
-      const next = Math.min(...queue.map((j) => j.dueAt));
-      timer = setTimer(pump, Math.max(0, next - now));
-    }
-  }
-
-  async function deliver(job: Job) {
-    job.attempt++;
-    const timestamp = String(Math.floor(clock() / 1000));
+    const timestamp = String(Math.floor(now() / 1000));
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'rollgate-notifier',
-      'x-rollgate-event': job.type,
-      'x-rollgate-delivery': String(job.eventId),
+      'x-rollgate-event': m.type,
+      'x-rollgate-delivery': String(m.eventId),
       'x-rollgate-timestamp': timestamp,
     };
-    if (opts.secret) headers['x-rollgate-signature'] = signature(opts.secret, timestamp, job.body);
+    if (target.authorization) headers.authorization = target.authorization;
+    if (opts.secret) headers['x-rollgate-signature'] = signature(opts.secret, timestamp, m.body);
     const abort = new AbortController();
     aborts.add(abort);
     let problem: string;
     let retryable = true;
     try {
       const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]);
-      const res = await doFetch(job.url, { method: 'POST', headers, body: job.body, signal });
+      const res = await doFetch(target.url, {
+        method: 'POST',
+        headers,
+        body: m.body,
+        signal,
+        redirect: 'manual',
+      });
       await res.body?.cancel();
-      if (res.ok) {
+      if (res.status >= 200 && res.status < 300) {
+        store.delivered(m.id, attempt, now());
         stats.sent++;
         return;
       }
-      problem = `HTTP ${res.status}`;
-      // Other 4xx mean the receiver rejects this message; sending it again would not change that.
+      problem =
+        res.status >= 300 && res.status < 400
+          ? `HTTP ${res.status} redirect (not followed)`
+          : `HTTP ${res.status}`;
+      // Other 4xx (and redirects) mean the receiver will not take this message; sending it again changes nothing.
       retryable = res.status >= 500 || res.status === 408 || res.status === 429;
     } catch (err) {
+      if (stopped) return; // aborted at shutdown: still pending, sent again at the next start
       problem = (err as Error).message;
     } finally {
       aborts.delete(abort);
     }
-    if (retryable && job.attempt < maxAttempts && !stopping) {
+    if (retryable && attempt < maxAttempts) {
+      const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+      store.retryAt(m.id, attempt, now() + delay, problem, now());
       stats.retried++;
-      job.dueAt = clock() + baseDelayMs * 2 ** (job.attempt - 1);
-      queue.push(job);
       log.debug('notification failed; will retry', {
-        target: targetOf(job.url),
-        eventId: job.eventId,
+        target: target.label,
+        eventId: m.eventId,
+        attempt,
         problem,
       });
       return;
     }
+    store.failed(m.id, attempt, problem, now());
     stats.failed++;
     log.warn('notification not delivered', {
-      target: targetOf(job.url),
-      eventId: job.eventId,
-      attempts: job.attempt,
+      target: target.label,
+      eventId: m.eventId,
+      attempts: attempt,
       problem,
     });
   }
 
-  /** Resolves when nothing is queued or in flight (tests, and draining on stop). */
-  function idle(): Promise<void> {
-    if (queue.length === 0 && inFlight.size === 0) return Promise.resolve();
-    return new Promise((resolve) => idleWaiters.push(resolve));
+  /** Starts every due message up to the concurrency limit, then sleeps until the next one is due. */
+  function pump() {
+    clearTimeout(timer);
+    timer = undefined;
+    if (stopped) return;
+    let due: OutboxMessage[] = [];
+    try {
+      due = store.due(now(), concurrency * 4);
+    } catch (err) {
+      log.error('cannot read the notification outbox; will try again', { err });
+    }
+    for (const m of due) {
+      if (inFlight.size >= concurrency) break;
+      if (inFlight.has(m.id)) continue;
+      const run = deliver(m)
+        .catch((err) => log.error('notification delivery failed to record; it stays pending', { err }))
+        .finally(() => {
+          inFlight.delete(m.id);
+          pump();
+        });
+      inFlight.set(m.id, run);
+    }
+    let next: number | null = null;
+    try {
+      next = store.nextDueAt();
+    } catch {
+      next = null;
+    }
+    if (inFlight.size === 0 && next === null) {
+      for (const wake of idleWaiters) wake();
+      idleWaiters = [];
+    }
+    const wait =
+      next === null ? (opts.pollMs ?? 5000) : Math.max(0, Math.min(next - now(), opts.pollMs ?? 5000));
+    if (inFlight.size < concurrency) timer = setTimeout(pump, wait).unref();
   }
 
   return {
-    enqueue,
-    idle,
-    stats: () => ({ ...stats, queued: queue.length, inFlight: inFlight.size }),
-    /** Gives queued messages one last prompt attempt, waits up to `drainMs`, then abandons the rest. */
-    async stop(): Promise<void> {
-      stopping = true;
-      pump();
-      let deadline: unknown;
-      const expired = new Promise<void>((resolve) => {
-        deadline = setTimer(resolve, opts.drainMs ?? 2000);
+    /** Looks at the outbox now (after a transition committed). */
+    wake: () => {
+      if (!stopped) setImmediate(pump);
+    },
+    start: () => pump(),
+    /** Resolves when nothing is in flight and nothing is pending: every message delivered or failed (tests). */
+    idle(): Promise<void> {
+      return new Promise((resolve) => {
+        idleWaiters.push(resolve);
+        pump();
       });
-      await Promise.race([idle(), expired]);
-      clearTimer(deadline);
-      if (timer !== undefined) clearTimer(timer);
-      const abandoned = queue.length + inFlight.size;
-      queue.length = 0;
+    },
+    stats: () => ({ ...stats, inFlight: inFlight.size, ...store.counts() }),
+    /** Stops sending; undelivered messages stay in the outbox for the next start. */
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
       for (const abort of aborts) abort.abort();
-      if (abandoned) log.warn('notifications abandoned at shutdown', { count: abandoned });
+      await Promise.allSettled([...inFlight.values()]);
     },
   };
-}
-
-/** Sends every notified transition of this controller, reading the flag as it stands right after the commit. */
-export function notifyTransitions(controller: Controller, opts: Omit<NotifierOptions, 'describe'>): Notifier {
-  const notifier = createNotifier({
-    ...opts,
-    describe: (name) => {
-      const flag = controller.getFlag(name);
-      return flag && flagViewOf(flag);
-    },
-  });
-  const unsubscribe = controller.onEvent(notifier.enqueue);
-  return {
-    ...notifier,
-    async stop() {
-      unsubscribe();
-      await notifier.stop();
-    },
-  };
-}
-
-/** Where a webhook goes, without its path: a Slack incoming-webhook URL is itself the secret. */
-function targetOf(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
 }

@@ -12,7 +12,7 @@ import {
   regressionReason,
   srmReason,
 } from './explain.ts';
-import type { FlagState } from './state.ts';
+import { type FlagState, servedPercent } from './state.ts';
 
 export type DecisionAction = 'promote' | 'complete' | 'hold' | 'rollback' | 'step-back' | 'pause' | 'none';
 
@@ -27,6 +27,8 @@ export interface ReconcileResult {
 
 type Intent = {
   kind: 'rollback' | 'step-back' | 'pause' | 'hold';
+  /** What the intent is about, structurally: the hold kind and its guardrail ("insufficient-data:latency p95"). */
+  key: string;
   reason: string;
   evidence: Record<string, unknown>;
 };
@@ -67,6 +69,7 @@ export function reconcile(plan: Plan, state: FlagState, verdict: Verdict, now: n
   if (verdict.exposure.treatmentRequests < minRequests) {
     return hold(state, {
       kind: 'hold',
+      key: 'exposure',
       reason: exposureReason(verdict.exposure.treatmentRequests, minRequests, stageLabel(plan, state.stage)),
       evidence: { exposure: verdict.exposure, minRequests },
     });
@@ -82,6 +85,7 @@ export function reconcile(plan: Plan, state: FlagState, verdict: Verdict, now: n
   });
   const decision = promote(plan, state, now, target, reason, {
     fromStage: stageLabel(plan, state.stage),
+    percentBefore: servedPercent(plan, state),
     verdict: verdictEvidence(verdict),
   });
   const completes = decision.next.phase === 'completed';
@@ -102,17 +106,19 @@ function collectIntents(plan: Plan, state: FlagState, verdict: Verdict): Intent[
   const onRegression = plan.rollout?.onRegression ?? 'rollback';
   for (const g of verdict.guardrails) {
     const evidence = { guardrail: g.name, status: g.status, ...g.evidence };
+    const key = `${g.status}:${g.name}`;
     if (g.status === 'regressed')
-      intents.push({ kind: onRegression, reason: regressionReason(plan, state, g), evidence });
+      intents.push({ kind: onRegression, key, reason: regressionReason(plan, state, g), evidence });
     else if (g.status === 'inconclusive' && state.phase === 'progressing') {
-      intents.push({ kind: 'pause', reason: inconclusiveReason(plan, g), evidence });
+      intents.push({ kind: 'pause', key, reason: inconclusiveReason(plan, g), evidence });
     } else if (g.status === 'insufficient-data' && state.phase === 'progressing') {
-      intents.push({ kind: 'hold', reason: insufficientReason(plan, g), evidence });
+      intents.push({ kind: 'hold', key, reason: insufficientReason(plan, g), evidence });
     }
   }
   if (verdict.srm.status === 'mismatch') {
     intents.push({
       kind: 'hold',
+      key: 'sample-ratio-mismatch',
       reason: srmReason(verdict.srm),
       evidence: verdict.srm.evidence,
     });
@@ -122,6 +128,7 @@ function collectIntents(plan: Plan, state: FlagState, verdict: Verdict): Intent[
   if (verdict.stale && watched && state.phase === 'progressing') {
     intents.push({
       kind: 'hold',
+      key: 'stale',
       reason: 'no signals arrived recently; never promoting on missing data',
       evidence: { exposure: verdict.exposure },
     });
@@ -137,14 +144,19 @@ function strongest(intents: Intent[]): Intent | undefined {
 }
 
 function act(plan: Plan, state: FlagState, intent: Intent, now: number): ReconcileResult {
-  const data = { fromStage: stageLabel(plan, state.stage), phaseBefore: state.phase, ...intent.evidence };
+  const data = {
+    fromStage: stageLabel(plan, state.stage),
+    phaseBefore: state.phase,
+    percentBefore: servedPercent(plan, state),
+    ...intent.evidence,
+  };
   const decision =
     intent.kind === 'rollback'
       ? rollback(state, now, intent.reason, data)
       : intent.kind === 'step-back'
         ? stepBack(plan, state, now, intent.reason, data)
         : {
-            next: { ...state, phase: 'paused' as const, phaseReason: intent.reason },
+            next: { ...state, phase: 'paused' as const, phaseReason: intent.reason, holdKey: null },
             event: { type: 'rollout.paused', reason: intent.reason, data },
           };
   const action = decision.next.phase === 'rolled-back' ? 'rollback' : intent.kind;
@@ -156,13 +168,14 @@ function act(plan: Plan, state: FlagState, intent: Intent, now: number): Reconci
   };
 }
 
-/** Holding is recorded once per reason: the reason lives in the state, so an unchanged hold writes nothing. */
+/**
+ * Holding is recorded once per hold: its structural key (kind and guardrail) lives in the state, so an unchanged
+ * hold writes nothing however its counts move, and "latency p95" and "latency p99" stay two holds.
+ */
 function hold(state: FlagState, intent: Intent): ReconcileResult {
-  // The reason up to its first number: which hold and which guardrail, not the counts that change every tick.
-  const kindOf = (reason: string | null) => reason?.replace(/\d[\s\S]*$/, '') ?? null;
-  const changed = kindOf(state.phaseReason) !== kindOf(intent.reason);
+  const changed = state.holdKey !== intent.key;
   return {
-    next: changed ? { ...state, phaseReason: intent.reason } : state,
+    next: changed ? { ...state, phaseReason: intent.reason, holdKey: intent.key } : state,
     changed,
     decision: { action: 'hold', reason: intent.reason, evidence: intent.evidence },
     eventType: changed ? 'rollout.held' : null,

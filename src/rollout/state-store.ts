@@ -11,6 +11,7 @@ interface Row {
   started_at: number | null;
   watch_since: number | null;
   phase_reason: string | null;
+  hold_key: string | null;
   version: number;
   updated_at: number;
 }
@@ -24,6 +25,7 @@ const toState = (r: Row): FlagState => ({
   startedAt: r.started_at,
   watchSince: r.watch_since,
   phaseReason: r.phase_reason,
+  holdKey: r.hold_key,
   version: r.version,
   updatedAt: r.updated_at,
 });
@@ -34,12 +36,12 @@ export function createStateStore(db: Db) {
   const get = db.prepare<[string], Row>('SELECT * FROM flag_state WHERE flag = ?');
   const all = db.prepare<[], Row>('SELECT * FROM flag_state ORDER BY flag');
   const insert = db.prepare(
-    `INSERT INTO flag_state (flag, enabled, phase, stage, stage_started_at, started_at, watch_since, phase_reason, version, updated_at)
-     VALUES (@flag, @enabled, @phase, @stage, @stageStartedAt, @startedAt, @watchSince, @phaseReason, @version, @updatedAt)`,
+    `INSERT INTO flag_state (flag, enabled, phase, stage, stage_started_at, started_at, watch_since, phase_reason, hold_key, version, updated_at)
+     VALUES (@flag, @enabled, @phase, @stage, @stageStartedAt, @startedAt, @watchSince, @phaseReason, @holdKey, @version, @updatedAt)`,
   );
   const update = db.prepare(
     `UPDATE flag_state SET enabled = @enabled, phase = @phase, stage = @stage, stage_started_at = @stageStartedAt,
-       started_at = @startedAt, watch_since = @watchSince, phase_reason = @phaseReason, version = version + 1, updated_at = @updatedAt
+       started_at = @startedAt, watch_since = @watchSince, phase_reason = @phaseReason, hold_key = @holdKey, version = version + 1, updated_at = @updatedAt
      WHERE flag = @flag AND version = @version`,
   );
   const params = (s: FlagState) => ({ ...s, enabled: s.enabled ? 1 : 0 });

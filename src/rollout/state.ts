@@ -19,6 +19,8 @@ export interface FlagState {
    */
   watchSince: number | null;
   phaseReason: string | null;
+  /** What the current hold is about (kind and guardrail): a hold is recorded once per key, not per wording. */
+  holdKey: string | null;
   version: number;
   updatedAt: number;
 }
@@ -33,6 +35,7 @@ export function initialState(plan: Plan, now: number): FlagState {
     startedAt: null,
     watchSince: null,
     phaseReason: null,
+    holdKey: null,
     version: 1,
     updatedAt: now,
   };

@@ -6,12 +6,13 @@ import { createLogger, type Logger } from '../log.ts';
 import { createFlagClient, serviceFlags } from './flag-client.ts';
 import { createOfferStore } from './offer-store.ts';
 import type { PriceList } from './pricing.ts';
+import { createRedisQueue } from './redis-queue.ts';
 import { createServiceApp } from './service-app.ts';
 import { openServiceDb } from './service-db.ts';
 import { createSignalReporter, type ReporterOptions } from './signal-reporter.ts';
 import { defaultWorkKnobs, type WorkKnobs } from './simulate.ts';
 import { createSqliteQueue } from './sqlite-queue.ts';
-import type { QueuePolicy } from './task-queue.ts';
+import type { QueuePolicy, TaskQueue } from './task-queue.ts';
 import { createTaskStore } from './task-store.ts';
 import { createWorkers, type WorkerOptions } from './workers.ts';
 
@@ -24,6 +25,10 @@ export interface ServiceOptions {
   /** Simulated work: seed, duration, base failure rate and the queue defect (changeable later with setKnobs). */
   work?: Partial<WorkKnobs>;
   queue?: Partial<QueuePolicy>;
+  /** redis:// or rediss://: the task queue lives on Redis (BullMQ) instead of service.db. */
+  queueUrl?: string | undefined;
+  /** Key prefix of the Redis queue, so several deployments can share one Redis. */
+  queuePrefix?: string;
   workers?: Partial<WorkerOptions> & { enabled?: boolean };
   signals?: Partial<ReporterOptions>;
   flags?: { appName?: string; refreshMs?: number; metricsMs?: number; readyTimeoutMs?: number };
@@ -53,7 +58,17 @@ export function createService(opts: ServiceOptions) {
 
   let knobs: WorkKnobs = { ...defaultWorkKnobs, ...opts.work };
   const tasks = createTaskStore(db);
-  const queue = createSqliteQueue({ db, clock, policy: opts.queue ?? {} });
+  const queueBackend = opts.queueUrl ? 'redis' : 'sqlite';
+  const queue: TaskQueue = opts.queueUrl
+    ? createRedisQueue({
+        url: opts.queueUrl,
+        policy: opts.queue ?? {},
+        log: log.child({ part: 'queue' }),
+        ...(opts.queuePrefix ? { prefix: opts.queuePrefix } : {}),
+      })
+    : createSqliteQueue({ db, clock, policy: opts.queue ?? {} });
+  // The host only: the URL may carry a password.
+  if (opts.queueUrl) log.info('task queue on redis', { host: new URL(opts.queueUrl).host });
   const offers = createOfferStore(db);
   const flags = createFlagClient({ log });
   const reporter = createSignalReporter({ clock, log, options: opts.signals ?? {} });
@@ -91,13 +106,21 @@ export function createService(opts: ServiceOptions) {
     newId,
     aiModel: opts.aiModel ?? 'tasks-llm-v1',
     prices,
-    health: async () => ({
-      status: flags.synchronized() ? 'ok' : 'starting',
-      flags: { synchronized: flags.synchronized() },
-      queue: await queue.stats(),
-      workers: { running: workers.running, inflight: workers.inflight },
-      signals: reporter.stats(),
-    }),
+    health: async () => {
+      // A queue that cannot answer (Redis away) makes the service degraded, not its health endpoint an error.
+      const stats = await queue.stats().then(
+        (s) => ({ backend: queueBackend, ...s }),
+        (err: Error) => ({ backend: queueBackend, error: err.message }),
+      );
+      const synchronized = flags.synchronized();
+      return {
+        status: 'error' in stats ? 'degraded' : synchronized ? 'ok' : 'starting',
+        flags: { synchronized },
+        queue: stats,
+        workers: { running: workers.running, inflight: workers.inflight },
+        signals: reporter.stats(),
+      };
+    },
   });
 
   let started = false;
@@ -149,13 +172,14 @@ export function createService(opts: ServiceOptions) {
         log.warn('flags not fetched yet; every change stays off until they are', { url: base });
       return { synchronized };
     },
-    /** Finishes attempts in flight, sends buffered signals, then closes the SDK and the database; idempotent. */
+    /** Finishes attempts in flight, sends buffered signals, then closes the SDK, the queue and the database; idempotent. */
     async stop() {
       if (stopped) return;
       stopped = true;
       await workers.stop();
       await reporter.stop();
       await flags.close();
+      await queue.close();
       db.close();
     },
   };

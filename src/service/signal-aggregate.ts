@@ -83,22 +83,6 @@ export function addOutcome(a: IntervalAggregate, o: Outcome): void {
   }
 }
 
-/** Folds `from` into `into` (a batch that failed to send, back into the buffer). */
-export function mergeAggregate(into: IntervalAggregate, from: IntervalAggregate): void {
-  into.requests += from.requests;
-  into.errors += from.errors;
-  into.latency.count += from.latency.count;
-  into.latency.sum += from.latency.sum;
-  into.latency.sumSquares += from.latency.sumSquares;
-  into.latency.buckets = into.latency.buckets.map((n, i) => n + (from.latency.buckets[i] ?? 0));
-  into.conversions += from.conversions;
-  for (const [unit, r] of from.revenueByUnit)
-    into.revenueByUnit.set(unit, (into.revenueByUnit.get(unit) ?? 0) + r);
-  for (const unit of from.exposed) into.exposed.add(unit);
-  into.hasRequests ||= from.hasRequests;
-  into.hasCommerce ||= from.hasCommerce;
-}
-
 /**
  * The record POST /api/signals accepts. Revenue is capped per unit before summing (the plan's cap, fixed before
  * the rollout), and its squares go along so the revenue test can estimate variance.

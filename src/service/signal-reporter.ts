@@ -1,11 +1,11 @@
 // Buffers outcomes per flag, arm and interval in memory and posts closed intervals to POST /api/signals.
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import {
   addOutcome,
   emptyAggregate,
   type IntervalAggregate,
-  mergeAggregate,
   type Outcome,
   toSignalRecord,
 } from './signal-aggregate.ts';
@@ -74,24 +74,23 @@ export function createSignalReporter(deps: {
     addOutcome(agg, outcome);
   }
 
-  function putBack(batch: IntervalAggregate[]) {
-    for (const a of batch) {
-      const key = keyOf(a.flag, a.arm, a.start);
-      const current = pending.get(key);
-      if (current) mergeAggregate(current, a);
-      else if (pending.size < options.maxPending) pending.set(key, a);
-      else counts.dropped += a.requests || 1;
-    }
-  }
+  /**
+   * A batch whose post failed is sent again as it was, with the same Idempotency-Key, before anything new: if the
+   * first post was committed and only its answer was lost, Rollgate answers it again and stores nothing twice.
+   */
+  let unacknowledged: { key: string; body: string; records: number } | undefined;
 
-  async function post(batch: IntervalAggregate[], to: ReporterTarget) {
-    const records = batch.map((a) => toSignalRecord(a, options.revenueCap));
+  async function post(batch: { key: string; body: string; records: number }, to: ReporterTarget) {
     let res: Response;
     try {
       res = await fetch(to.url, {
         method: 'POST',
-        headers: { authorization: to.token, 'content-type': 'application/json' },
-        body: JSON.stringify({ records }),
+        headers: {
+          authorization: to.token,
+          'content-type': 'application/json',
+          'idempotency-key': batch.key,
+        },
+        body: batch.body,
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (err) {
@@ -99,7 +98,8 @@ export function createSignalReporter(deps: {
     }
     const text = await res.text().catch(() => '');
     if (res.ok) {
-      counts.sent += records.length;
+      counts.sent += batch.records;
+      unacknowledged = undefined;
       failures = 0;
       lastError = null;
       return;
@@ -107,7 +107,8 @@ export function createSignalReporter(deps: {
     // Rate limits and server trouble pass; any other refusal would be refused again, so the batch is dropped.
     if (res.status === 429 || res.status >= 500)
       return fail(batch, `HTTP ${res.status} ${text.slice(0, 200)}`);
-    counts.rejected += records.length;
+    unacknowledged = undefined;
+    counts.rejected += batch.records;
     lastError = `HTTP ${res.status} ${text.slice(0, 200)}`;
     log.error('signals rejected by Rollgate; batch dropped', {
       status: res.status,
@@ -115,8 +116,8 @@ export function createSignalReporter(deps: {
     });
   }
 
-  function fail(batch: IntervalAggregate[], message: string) {
-    putBack(batch);
+  function fail(batch: { key: string; body: string; records: number }, message: string) {
+    unacknowledged = batch;
     counts.failedPosts += 1;
     failures += 1;
     lastError = message;
@@ -125,23 +126,29 @@ export function createSignalReporter(deps: {
     log.warn('posting signals failed; will retry', { err: message, retryInMs: wait, pending: pending.size });
   }
 
-  /** Sends closed intervals (all of them when `all`); one post at a time. */
+  /** Sends the unacknowledged batch again, else closed intervals (all of them when `all`); one post at a time. */
   function flush(all = false): Promise<void> {
     if (sending) return sending.then(() => (all ? flush(true) : undefined));
     const to = target;
-    if (!to || pending.size === 0) return Promise.resolve();
-    const openFrom = Math.floor(clock() / options.intervalMs) * options.intervalMs;
-    const batch: IntervalAggregate[] = [];
-    for (const [key, a] of pending) {
-      if (!all && a.start >= openFrom) continue;
-      batch.push(a);
-      pending.delete(key);
+    if (!to) return Promise.resolve();
+    let batch = unacknowledged;
+    if (!batch) {
+      const openFrom = Math.floor(clock() / options.intervalMs) * options.intervalMs;
+      const records = [];
+      for (const [key, a] of pending) {
+        if (!all && a.start >= openFrom) continue;
+        records.push(toSignalRecord(a, options.revenueCap));
+        pending.delete(key);
+      }
+      if (!records.length) return Promise.resolve();
+      batch = { key: randomUUID(), body: JSON.stringify({ records }), records: records.length };
     }
-    if (!batch.length) return Promise.resolve();
+    const retrying = batch === unacknowledged;
     sending = post(batch, to).finally(() => {
       sending = undefined;
     });
-    return sending;
+    // After a successful retry, what accumulated meanwhile goes out in the same flush.
+    return retrying ? sending.then(() => (unacknowledged ? undefined : flush(all))) : sending;
   }
 
   return {
@@ -161,11 +168,21 @@ export function createSignalReporter(deps: {
       clearInterval(timer);
       timer = undefined;
       await flush(true);
-      if (pending.size)
-        log.warn('signals not delivered at shutdown', { aggregates: pending.size, lastError });
+      if (pending.size || unacknowledged)
+        log.warn('signals not delivered at shutdown', {
+          aggregates: pending.size,
+          unacknowledgedRecords: unacknowledged?.records ?? 0,
+          lastError,
+        });
     },
     stats() {
-      return { pending: pending.size, ...counts, consecutiveFailures: failures, lastError };
+      return {
+        pending: pending.size,
+        unacknowledged: unacknowledged?.records ?? 0,
+        ...counts,
+        consecutiveFailures: failures,
+        lastError,
+      };
     },
   };
 }

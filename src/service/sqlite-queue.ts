@@ -121,5 +121,7 @@ export function createSqliteQueue(deps: {
         oldestWaitingAt: oldest.get()?.at ?? null,
       };
     },
+    // The database belongs to the service, which closes it.
+    async close() {},
   };
 }

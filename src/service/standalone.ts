@@ -20,6 +20,8 @@ export interface StandaloneOptions {
   clientToken: string | undefined;
   /** Signals go with this token when set, else with the client token. */
   ingestToken: string | undefined;
+  /** ROLLGATE_SERVICE_QUEUE_URL: the task queue on Redis; service.db otherwise. */
+  queueUrl?: string | undefined;
 }
 
 /** Checks what running alone needs (the Unleash URL and a client token), then builds the service and its server. */
@@ -35,7 +37,7 @@ export function createStandaloneService(
     problems.push("ROLLGATE_CLIENT_TOKENS: required when ROLLGATE_SERVICE=only (Rollgate's client token)");
   if (!unleashUrl || !clientToken) return { ok: false, problems };
 
-  const service = createService({ dataDir: options.dataDir, log, ...opts });
+  const service = createService({ dataDir: options.dataDir, log, queueUrl: options.queueUrl, ...opts });
   const app = new Hono();
   app.route('/service', service.app);
   app.get('/health/live', (c) => c.json({ status: 'ok' }));

@@ -1,4 +1,4 @@
-// The queue contract the workers depend on, so a Redis-backed queue can replace the SQLite one.
+// The queue contract the workers depend on, kept by the SQLite queue (the default) and the Redis one alike.
 import { createHash } from 'node:crypto';
 
 /** One delivery of a task to one worker, valid until its lease runs out. */
@@ -57,6 +57,8 @@ export interface TaskQueue {
   complete(lease: Lease): Promise<boolean>;
   fail(lease: Lease, error: string): Promise<FailOutcome>;
   stats(): Promise<QueueStats>;
+  /** Releases what the queue itself opened (connections); a queue on a database the caller owns closes nothing. */
+  close(): Promise<void>;
 }
 
 /**

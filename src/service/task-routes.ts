@@ -60,6 +60,20 @@ export function createTaskRoutes(deps: TaskRouteDeps) {
   const app = new Hono();
   let warnedMissingColumn = false;
 
+  /**
+   * A queue that cannot take the task (Redis away) fails it at once and answers 503: the caller may retry
+   * with a new task, and this one is never run behind its back when the queue comes back.
+   */
+  const enqueue = async (taskId: string) => {
+    try {
+      await queue.enqueue(taskId);
+    } catch (err) {
+      log.error('enqueueing a task failed; the task is marked failed', { taskId, err });
+      tasks.finishFailed(taskId, 'failed', 'the task queue was unavailable', 0, clock());
+      throw new AppError('UNAVAILABLE', 'the task queue is unavailable; try again');
+    }
+  };
+
   /** Is the ai_model path on for this tenant, and can it run? Without the column the old path is the safe one. */
   const modelPath = (ctx: { userId: string; tenantId: string }) => {
     const on = flags.isEnabled(serviceFlags.schema, ctx);
@@ -102,7 +116,7 @@ export function createTaskRoutes(deps: TaskRouteDeps) {
       if (schema.use) tasks.insertWithModel(task, body.aiModel ?? deps.aiModel);
       else tasks.insert(task);
       // A crash between these two is repaired at start: queued tasks without a queue entry are enqueued again.
-      if (queued) await queue.enqueue(task.id);
+      if (queued) await enqueue(task.id);
     } catch (err) {
       recordSchema(schema.arm, task.tenantId, startedAt, true);
       throw err;

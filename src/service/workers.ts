@@ -62,8 +62,11 @@ export function createWorkers(deps: {
 
   async function handle(lease: Lease) {
     const task = tasks.get(lease.taskId);
+    // A task this database does not know was enqueued by a process with another database on a shared queue:
+    // failing it (it ends as a dead letter) shows the misconfiguration; acknowledging it would lose the task.
+    if (!task) return void (await queue.fail(lease, 'task not in this service database'));
     // A redelivery of a task an earlier attempt finished: acknowledge without running it again.
-    if (!task || task.status === 'done') return void (await queue.complete(lease));
+    if (task.status === 'done') return void (await queue.complete(lease));
     if (task.status === 'dead' || task.status === 'failed') {
       await queue.fail(lease, task.error ?? 'task already failed');
       return;

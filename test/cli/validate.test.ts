@@ -57,4 +57,37 @@ describe('rollgate validate', () => {
     expect(r.stderr).toContain('unknown command "frobnicate"');
     expect((await run(['validate', '--format', 'xml', bundledFlagsDir])).code).toBe(2);
   });
+
+  it('checks a single file, its dependencies against the rest of its folder', async () => {
+    const ok = await run(['validate', path.join(bundledFlagsDir, 'queue.async-tasks.yaml')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('1 plan(s) valid');
+    const dir = makeFlagsDir([], {
+      'child.yaml':
+        'name: child\ndescription: d\nowner: o\ntype: release\ndependencies: [{ flag: parent }]\n',
+    });
+    const bad = await run(['validate', path.join(dir, 'child.yaml')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('child.yaml: dependencies[0].flag: depends on unknown flag "parent"');
+  });
+
+  it('exits 1 on an empty folder, an alias bomb and a file that is not a plan — never a stack trace', async () => {
+    const empty = await run(['validate', makeFlagsDir()]);
+    expect(empty.code).toBe(1);
+    expect(empty.stdout).toContain('no plan files');
+    const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [n, prev] of ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].entries()) {
+      const p = 'abcdefghi'[n];
+      laughs.push(`${prev}: &${prev} [${Array(9).fill(`*${p}`).join(',')}]`);
+    }
+    const dir = makeFlagsDir([], {
+      'bomb.yaml': `${laughs.join('\n')}\n`,
+      'list.yaml': '- just\n- a list\n',
+    });
+    const r = await run(['validate', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/bomb\.yaml: \(root\): not a plan: .*alias/i);
+    expect(r.stdout).toContain('list.yaml: (root)');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });

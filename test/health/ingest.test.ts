@@ -35,7 +35,7 @@ describe('signal ingestion', () => {
       requests: 51,
       errors: 1,
     };
-    expect(ingest.ingest(records([rec]))).toEqual({ accepted: 1 });
+    expect(ingest.ingest(records([rec]))).toEqual({ accepted: 1, replayed: false });
     ingest.ingest(records([rec, { ...rec, arm: 'control', requests: 949, errors: 4 }]));
     expect(bucketRows(db)).toEqual([
       {

@@ -119,7 +119,10 @@ describe('Unleash client metrics as signals', () => {
   it('stores what it maps through the one ingest path', () => {
     const db = openSignalDb();
     const ingest = createSignalIngest({ db, clock: () => now, log: silentLogger });
-    expect(ingest.ingestUnleashMetrics(payload, { appName: 'tasks' })).toEqual({ accepted: 6 });
+    expect(ingest.ingestUnleashMetrics(payload, { appName: 'tasks' })).toMatchObject({
+      accepted: 6,
+      skipped: 0,
+    });
     const errors = bucketRows(db).filter((r) => r.flag === 'queue.async-tasks' && r.metric === 'errors');
     expect(errors.map((r) => [r.arm, r.start, r.count, r.sum])).toEqual([
       ['control', Date.parse('2026-11-02T10:01:00Z'), 970, 0],
@@ -157,7 +160,7 @@ describe('Unleash client metrics as signals', () => {
       },
       { impactMetrics: 'nope' },
     ];
-    for (const p of odd) expect(ingest.ingestUnleashMetrics(p, {})).toEqual({ accepted: 0 });
+    for (const p of odd) expect(ingest.ingestUnleashMetrics(p, {})).toMatchObject({ accepted: 0 });
     expect(bucketRows(db)).toEqual([]);
     db.close();
   });

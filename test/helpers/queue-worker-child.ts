@@ -1,6 +1,7 @@
-// A worker process for the crash test: runs queue workers on a service database until the queue is drained.
+// A worker process for the crash test: runs queue workers (on the SQLite or the Redis queue) until it is drained.
 import { systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log.ts';
+import { createRedisQueue } from '../../src/service/redis-queue.ts';
 import { openServiceDb } from '../../src/service/service-db.ts';
 import { defaultWorkKnobs } from '../../src/service/simulate.ts';
 import { createSqliteQueue } from '../../src/service/sqlite-queue.ts';
@@ -14,11 +15,18 @@ const env = (name: string, fallback?: string) => {
 };
 
 const { db } = openServiceDb(env('SERVICE_DB'));
-const queue = createSqliteQueue({
-  db,
-  clock: systemClock,
-  policy: { leaseMs: Number(env('LEASE_MS', '1000')), backoffBaseMs: 10, backoffMaxMs: 100 },
-});
+const policy = { leaseMs: Number(env('LEASE_MS', '1000')), backoffBaseMs: 10, backoffMaxMs: 100 };
+// QUEUE_URL puts the queue on Redis under QUEUE_PREFIX; the tasks stay in the service database either way.
+const queueUrl = process.env.QUEUE_URL;
+const queue = queueUrl
+  ? createRedisQueue({
+      url: queueUrl,
+      prefix: env('QUEUE_PREFIX'),
+      policy,
+      checkEveryMs: 50,
+      log: createLogger('error'),
+    })
+  : createSqliteQueue({ db, clock: systemClock, policy });
 const tasks = createTaskStore(db);
 const pollMs = Number(env('POLL_MS', '10'));
 const knobs = { ...defaultWorkKnobs, workMs: Number(env('WORK_MS', '50')), failureRate: 0 };
@@ -42,5 +50,6 @@ for (;;) {
   if (stats.ready + stats.leased === 0) break;
 }
 await workers.stop();
+await queue.close();
 db.close();
 process.stdout.write('drained\n');

@@ -55,6 +55,13 @@ function setup() {
     const res = await t.call('POST', `/api/admin/flags/${flag}/rollout/start`);
     expect(res.status).toBe(200);
   };
+  /** A restart over an alert still firing needs force and a reason; repeats of that episode then leave it be. */
+  const forceStart = async (flag: string) => {
+    const res = await t.call('POST', `/api/admin/flags/${flag}/rollout/start`, {
+      body: { force: true, reason: 'the alert is a false positive' },
+    });
+    expect(res.status).toBe(200);
+  };
   const flag = async (name: string) => {
     const res = await t.call('GET', `/api/admin/flags/${name}`);
     return ((await res.json()) as { flag: { phase: string; percent: number } }).flag;
@@ -76,7 +83,7 @@ function setup() {
       }
     ).alerts;
   };
-  return { ...t, clock, post, start, flag, rollbacks, received };
+  return { ...t, clock, post, start, forceStart, flag, rollbacks, received };
 }
 
 describe('POST /api/alerts/alertmanager', () => {
@@ -134,11 +141,11 @@ describe('POST /api/alerts/alertmanager', () => {
   });
 
   it('acts again for a new firing episode, but not for a repeat of the episode that already acted', async () => {
-    const { post, start, rollbacks } = setup();
+    const { post, start, forceStart, rollbacks } = setup();
     await start('checkout.new-flow');
     const payload = fixture('alertmanager-v4.json');
     await post('/api/alerts/alertmanager', payload);
-    await start('checkout.new-flow');
+    await forceStart('checkout.new-flow');
 
     const repeat = await post('/api/alerts/alertmanager', payload);
     expect(repeat.body.alerts[0]).toMatchObject({ duplicate: true });
@@ -238,11 +245,11 @@ describe('POST /api/alerts (generic)', () => {
   });
 
   it('without a start time, treats an alert as one episode until it is resolved', async () => {
-    const { post, start, rollbacks, clock } = setup();
+    const { post, start, forceStart, rollbacks, clock } = setup();
     const alert = { labels: { alertname: 'CheckoutErrors', service: 'checkout' } };
     await start('checkout.new-flow');
     await post('/api/alerts', alert);
-    await start('checkout.new-flow');
+    await forceStart('checkout.new-flow');
     clock.advance(60_000);
     expect((await post('/api/alerts', alert)).body.alerts[0]?.duplicate).toBe(true);
     expect(rollbacks('checkout.new-flow')).toHaveLength(1);
@@ -265,14 +272,14 @@ describe('POST /api/alerts (generic)', () => {
   });
 
   it('reports a matched flag whose rollout is not running, or already rolled back, without writing', async () => {
-    const { post, start, call, rollbacks } = setup();
+    const { post, forceStart, call, rollbacks } = setup();
     const alert = { labels: { alertname: 'CheckoutErrors', service: 'checkout' } };
     const idle = await post('/api/alerts', alert);
     expect(idle.body.alerts[0]?.matched).toMatchObject([
       { flag: 'checkout.new-flow', outcome: 'not-active' },
     ]);
 
-    await start('checkout.new-flow');
+    await forceStart('checkout.new-flow');
     await call('POST', '/api/admin/flags/checkout.new-flow/rollout/rollback', {
       body: { reason: 'by hand' },
     });
@@ -280,6 +287,62 @@ describe('POST /api/alerts (generic)', () => {
     const late = await post('/api/alerts', other);
     expect(late.body.alerts[0]?.matched).toMatchObject([{ outcome: 'already-rolled-back', eventId: null }]);
     expect(rollbacks('checkout.new-flow')).toMatchObject([{ actor: 'ops' }]);
+  });
+});
+
+describe('a still-firing alert blocks a restart', () => {
+  const alert = { labels: { alertname: 'CheckoutErrors', service: 'checkout' } };
+
+  it('refuses to start a flag under a matching alert that has not resolved (409 naming it), unless forced with a reason', async () => {
+    const { post, start, call, rollbacks } = setup();
+    await start('checkout.new-flow');
+    await post('/api/alerts', alert);
+    const refused = await call('POST', '/api/admin/flags/checkout.new-flow/rollout/start');
+    expect(refused.status).toBe(409);
+    const body = await refused.json();
+    expect(body.error.message).toMatch(
+      /alert CheckoutErrors \(generic\) has been firing since .* resolve it first/,
+    );
+    expect(body.error.details.firingAlerts).toHaveLength(1);
+    const noReason = await call('POST', '/api/admin/flags/checkout.new-flow/rollout/start', {
+      body: { force: true },
+    });
+    expect(noReason.status).toBe(400);
+    const forced = await call('POST', '/api/admin/flags/checkout.new-flow/rollout/start', {
+      body: { force: true, reason: 'known false positive, INC-7' },
+    });
+    expect(forced.status).toBe(200);
+    const [started] = (await (await call('GET', '/api/admin/events?type=rollout.started&limit=1')).json())
+      .events;
+    expect(started.data.forcedOver[0]).toMatchObject({ alertname: 'CheckoutErrors', source: 'generic' });
+    // Repeats of the episode it was forced over leave it running.
+    await post('/api/alerts', alert);
+    expect(rollbacks('checkout.new-flow')).toHaveLength(1);
+  });
+
+  it('lets a start through once the alert resolves', async () => {
+    const { post, start, call } = setup();
+    await post('/api/alerts', alert);
+    await post('/api/alerts', { ...alert, status: 'resolved' });
+    await start('checkout.new-flow');
+    expect((await call('GET', '/api/admin/flags/checkout.new-flow')).status).toBe(200);
+  });
+
+  it('rolls back a rollout started after an episode that went quiet past the firing TTL and then repeats', async () => {
+    const { post, start, flag, clock, rollbacks } = setup();
+    await start('checkout.new-flow');
+    await post('/api/alerts', alert);
+    expect(rollbacks('checkout.new-flow')).toHaveLength(1);
+    // Alertmanager repeats a firing alert only every repeat_interval: quiet for longer than the 24 h TTL, it no
+    // longer blocks a start...
+    clock.advance(25 * 3_600_000);
+    await start('checkout.new-flow');
+    expect((await flag('checkout.new-flow')).phase).toBe('progressing');
+    // ...but when it repeats, still firing, it rolls back the rollout started after it.
+    const repeat = await post('/api/alerts', alert);
+    expect(repeat.body.alerts[0]).toMatchObject({ duplicate: true, matched: [{ outcome: 'rolled-back' }] });
+    expect((await flag('checkout.new-flow')).phase).toBe('rolled-back');
+    expect(rollbacks('checkout.new-flow')).toHaveLength(2);
   });
 });
 

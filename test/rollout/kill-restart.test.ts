@@ -1,42 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, startChild } from '../helpers/child-server.ts';
 import { fixturePlansDir, makeFlagsDir, tempDir, testTokens } from '../helpers/rollgate.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Rollgate as `npm start` runs it, in its own process, so the test can kill it without warning. */
-async function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  const url = `http://127.0.0.1:${env.PORT}`;
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`${url}/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { child, url };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('rollgate did not become ready');
-}
+const startServer = (env: Record<string, string>) => startChild(env, children);
 
 describe('kill -9 mid-rollout', () => {
   it('resumes at the same stage with the same stage start and event log after SIGKILL', async () => {

@@ -1,10 +1,12 @@
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.ts';
-import type { StoredEvent } from '../../src/rollout/event-store.ts';
-import { createNotifier, signature } from '../../src/rollout/notifier.ts';
-import { buildRollgate, makeFlagsDir, testTokens } from '../helpers/rollgate.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
+import { createRollgate } from '../../src/main.ts';
+import { signature } from '../../src/rollout/notifier.ts';
+import { childEnv, freePort, kill9, startChild } from '../helpers/child-server.ts';
+import { buildRollgate, makeFlagsDir, tempDir, testConfig, testTokens } from '../helpers/rollgate.ts';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -12,7 +14,10 @@ interface Received {
 }
 
 /** A real webhook receiver on loopback; `respond` picks the status for the n-th request (0-based). */
-async function startReceiver(respond: (n: number) => number | Promise<number>) {
+async function startReceiver(
+  respond: (n: number) => number | Promise<number>,
+  headers: Record<string, string> = {},
+) {
   const requests: Received[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   const server = http.createServer((req, res) => {
@@ -22,7 +27,7 @@ async function startReceiver(respond: (n: number) => number | Promise<number>) {
       const n = requests.length;
       requests.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       for (const w of waiters.filter((w) => requests.length >= w.n)) w.resolve();
-      res.writeHead(await respond(n)).end();
+      res.writeHead(await respond(n), headers).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -41,7 +46,9 @@ async function startReceiver(respond: (n: number) => number | Promise<number>) {
 }
 
 const cleanups: Array<() => Promise<void>> = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
@@ -56,15 +63,20 @@ rollout:
   alerts: [{ match: { alertname: CheckoutErrors } }]
 `;
 
-const event = (id: number, type = 'rollout.promoted'): StoredEvent => ({
-  id,
-  at: Date.parse('2026-01-01T00:00:00Z'),
-  flag: 'checkout.new-flow',
-  type,
-  actor: 'controller',
-  reason: 'healthy',
-  data: {},
-});
+/** A Rollgate whose webhook sender retries fast, so attempt limits are reached within a test. */
+function withNotifier(urls: string[], log: Logger = createLogger('silent')) {
+  const config = testConfig({
+    flagsDir: makeFlagsDir([], { 'checkout.yaml': plan }),
+    env: { ROLLGATE_NOTIFY_URLS: urls.join(',') },
+  });
+  const rg = createRollgate(config, { log, notifier: { baseDelayMs: 1, maxAttempts: 3, pollMs: 50 } });
+  cleanups.push(() => rg.stop());
+  const call = (method: string, url: string) =>
+    Promise.resolve(
+      rg.app.request(url, { method, headers: { authorization: `Bearer ${testTokens.admin}` } }),
+    );
+  return { rg, call };
+}
 
 describe('transition notifications', () => {
   it('delivers a signed message per transition, retrying after a failing first attempt', async () => {
@@ -117,80 +129,89 @@ describe('transition notifications', () => {
     });
   });
 
-  it('keeps the queue bounded by dropping the oldest message, with a warning', async () => {
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const receiver = await startReceiver(async (n) => {
-      if (n === 0) await held;
-      return 200;
-    });
-    cleanups.push(receiver.close);
-    const lines: string[] = [];
-    const notifier = createNotifier({
-      urls: [receiver.url],
-      log: createLogger('warn', {}, (line) => lines.push(line)),
-      concurrency: 1,
-      maxQueue: 2,
-    });
-    cleanups.push(() => notifier.stop());
-
-    notifier.enqueue(event(1));
-    await receiver.received(1);
-    for (const id of [2, 3, 4]) notifier.enqueue(event(id));
-    expect(notifier.stats()).toMatchObject({ dropped: 1, queued: 2, inFlight: 1 });
-    release();
-    await notifier.idle();
-    expect(receiver.requests.map((r) => JSON.parse(r.body).id)).toEqual([1, 3, 4]);
-    expect(lines.map((l) => JSON.parse(l))).toMatchObject([
-      { level: 'warn', msg: 'notification queue full; dropped the oldest', droppedEvent: 2 },
-    ]);
-  });
-
-  it('retries server errors up to the attempt limit but not a rejecting 4xx', async () => {
+  it('retries server errors up to the attempt limit, but not a rejecting 4xx', async () => {
     const failing = await startReceiver(() => 500);
     const rejecting = await startReceiver(() => 400);
     cleanups.push(failing.close, rejecting.close);
-    const notifier = createNotifier({
-      urls: [failing.url, rejecting.url],
-      log: createLogger('silent'),
-      maxAttempts: 3,
-      baseDelayMs: 1,
-    });
-    notifier.enqueue(event(7));
-    await notifier.idle();
+    const t = withNotifier([failing.url, rejecting.url]);
+    await t.call('POST', '/api/admin/flags/checkout.new-flow/disable');
+    await t.rg.notifier.idle();
     expect(failing.requests).toHaveLength(3);
     expect(rejecting.requests).toHaveLength(1);
-    expect(notifier.stats()).toMatchObject({ sent: 0, failed: 2, retried: 2 });
+    expect(t.rg.notifier.stats()).toMatchObject({ sent: 0, failed: 2, retried: 2, pending: 0 });
+  });
+
+  it('treats a redirect as a failed delivery and never follows it', async () => {
+    const elsewhere = await startReceiver(() => 200);
+    cleanups.push(elsewhere.close);
+    const redirecting = await startReceiver(() => 307, { location: elsewhere.url });
+    cleanups.push(redirecting.close);
+    const t = withNotifier([redirecting.url]);
+    await t.call('POST', '/api/admin/flags/checkout.new-flow/disable');
+    await t.rg.notifier.idle();
+    expect(redirecting.requests).toHaveLength(1);
+    expect(elsewhere.requests).toHaveLength(0);
+    expect(t.rg.notifier.stats()).toMatchObject({ sent: 0, failed: 1 });
   });
 
   it('sends only rollout transitions and kill-switch changes', async () => {
     const receiver = await startReceiver(() => 200);
     cleanups.push(receiver.close);
-    const notifier = createNotifier({ urls: [receiver.url], log: createLogger('silent') });
-    notifier.enqueue(event(1, 'plan.changed'));
-    notifier.enqueue(event(2, 'flag.disabled'));
-    await notifier.idle();
+    const t = withNotifier([receiver.url]);
+    await t.call('POST', '/api/admin/plans/reload');
+    await t.call('POST', '/api/admin/flags/checkout.new-flow/disable');
+    await t.rg.notifier.idle();
     expect(receiver.requests.map((r) => JSON.parse(r.body).type)).toEqual(['flag.disabled']);
   });
 
-  it('gives a message waiting for its retry one last attempt when stopped', async () => {
-    const receiver = await startReceiver(() => 503);
+  it('sends user:password from the URL as Basic auth and never logs it, nor the path or query', async () => {
+    const receiver = await startReceiver(() => 500);
     cleanups.push(receiver.close);
-    let retryScheduled = () => {};
-    const waiting = new Promise<void>((resolve) => {
-      retryScheduled = resolve;
+    const secretUrl = `${receiver.url.replace('http://', 'http://hook:s3cr3t-pw@')}?token=q-s3cr3t`;
+    const lines: string[] = [];
+    const t = withNotifier(
+      [secretUrl],
+      createLogger('debug', {}, (l) => lines.push(l)),
+    );
+    await t.call('POST', '/api/admin/flags/checkout.new-flow/disable');
+    await t.rg.notifier.idle();
+    expect(receiver.requests[0]?.headers.authorization).toBe(
+      `Basic ${Buffer.from('hook:s3cr3t-pw').toString('base64')}`,
+    );
+    expect(lines.some((l) => l.includes('notification not delivered'))).toBe(true);
+    for (const l of lines) expect(l).not.toMatch(/s3cr3t|hooks\/rollgate/);
+  });
+
+  it('delivers a notification whose transition committed before a kill -9, after the restart', async () => {
+    let up = false;
+    const receiver = await startReceiver(() => (up ? 204 : 503));
+    cleanups.push(receiver.close);
+    const env = childEnv({
+      PORT: String(await freePort()),
+      ROLLGATE_DATA_DIR: tempDir(),
+      ROLLGATE_FLAGS_DIR: makeFlagsDir([], { 'checkout.yaml': plan }),
+      ROLLGATE_NOTIFY_URLS: receiver.url,
     });
-    const log = createLogger('debug', {}, (line) => {
-      if (JSON.parse(line).msg === 'notification failed; will retry') retryScheduled();
+    const first = await startChild(env, children);
+    const res = await fetch(`${first.url}/api/admin/flags/checkout.new-flow/disable`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${testTokens.admin}` },
     });
-    const notifier = createNotifier({ urls: [receiver.url], log, baseDelayMs: 3_600_000 });
-    notifier.enqueue(event(1));
-    await waiting;
-    await notifier.stop();
-    expect(receiver.requests).toHaveLength(2);
-    expect(notifier.stats()).toMatchObject({ failed: 1, retried: 1, queued: 0, inFlight: 0 });
+    expect(res.status).toBe(200);
+    await receiver.received(1);
+    await kill9(first.child);
+    up = true;
+    const seen = receiver.requests.length;
+    await startChild(env, children);
+    await receiver.received(seen + 1);
+    const delivered = receiver.requests.at(-1);
+    expect(JSON.parse(delivered?.body ?? '{}')).toMatchObject({
+      type: 'flag.disabled',
+      flag: 'checkout.new-flow',
+    });
+    expect(delivered?.headers['x-rollgate-delivery']).toBe(
+      receiver.requests[0]?.headers['x-rollgate-delivery'],
+    );
   });
 
   it('never fails a transition when the receiver is unreachable', async () => {

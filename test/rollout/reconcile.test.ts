@@ -185,4 +185,47 @@ describe('reconcile', () => {
       expect(r.next).toBe(state);
     }
   });
+
+  it('records a hold once per kind and guardrail: latency p95 and latency p99 are two holds', () => {
+    const tail = (q: string, summary: string): Verdict['guardrails'][number] => ({
+      index: 0,
+      name: `latency ${q}`,
+      status: 'insufficient-data',
+      summary: `latency ${q}: ${summary}`,
+      evidence: {},
+    });
+    const now = t0 + 30 * minute;
+    const first = reconcile(
+      plan(),
+      at(0),
+      verdict('insufficient-data', { guardrails: [tail('p95', '12 of 40')] }),
+      now,
+    );
+    expect(first.changed).toBe(true);
+    expect(first.eventType).toBe('rollout.held');
+    // The same hold with other counts writes nothing.
+    const again = reconcile(
+      plan(),
+      first.next,
+      verdict('insufficient-data', { guardrails: [tail('p95', '30 of 40')] }),
+      now,
+    );
+    expect(again.changed).toBe(false);
+    // Another guardrail whose name shares every character up to its first digit is another hold.
+    const other = reconcile(
+      plan(),
+      first.next,
+      verdict('insufficient-data', { guardrails: [tail('p99', '3 of 9')] }),
+      now,
+    );
+    expect(other.changed).toBe(true);
+    expect(other.next.holdKey).toBe('insufficient-data:latency p99');
+  });
+
+  it('keeps the percent it left in every automatic rollback, step-back and pause', () => {
+    for (const onRegression of ['rollback', 'step-back', 'pause'] as const) {
+      const r = reconcile(plan(onRegression), at(1), verdict('regressed'), t0 + minute);
+      expect(r.decision.evidence.percentBefore).toBe(5);
+    }
+  });
 });

@@ -157,7 +157,7 @@ describe('the rollout engine', () => {
     expect([f.phase, f.percent]).toEqual(['progressing', 1]);
     const held = (await eventsOf(call)).filter((e) => e.type === 'rollout.held');
     expect(held).toHaveLength(1);
-    expect(held[0]?.reason).toMatch(/waiting for data|waiting for exposure|no signals/);
+    expect(held[0]?.reason).toMatch(/waiting for data|waiting for exposure|no control traffic|no signals/);
   });
 
   it('resumes mid-stage after a restart with the same elapsed bake', async () => {

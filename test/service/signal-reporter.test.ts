@@ -12,10 +12,13 @@ import { createSignalReporter } from '../../src/service/signal-reporter.ts';
 async function intake(statuses: number[] = []) {
   const batches: unknown[] = [];
   const tokens: Array<string | undefined> = [];
+  const posts: Array<{ key: string | undefined; body: string }> = [];
   const app = new Hono();
   app.post('/api/signals', async (c) => {
-    const body = await c.req.json();
+    const text = await c.req.text();
+    const body = JSON.parse(text);
     tokens.push(c.req.header('authorization'));
+    posts.push({ key: c.req.header('idempotency-key'), body: text });
     const status = statuses.shift() ?? 202;
     if (status === 202) {
       const parsed = parseSignalBatch(body, Date.now());
@@ -30,7 +33,7 @@ async function intake(statuses: number[] = []) {
   servers.push(server);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/signals`;
   const records = () => batches.flatMap((b) => (b as { records: Array<Record<string, unknown>> }).records);
-  return { url, batches, tokens, records };
+  return { url, batches, tokens, posts, records };
 }
 
 const servers: Array<ReturnType<typeof serve>> = [];
@@ -124,7 +127,7 @@ describe('signal reporter', () => {
     r.record({ flag: 'schema.ai-model', arm: 'control', unit: 'acme', request: true });
     clock.advance(10_000);
     await r.flush();
-    expect(r.stats()).toMatchObject({ pending: 1, sent: 0, failedPosts: 1, consecutiveFailures: 1 });
+    expect(r.stats()).toMatchObject({ unacknowledged: 1, sent: 0, failedPosts: 1, consecutiveFailures: 1 });
     r.record({ flag: 'schema.ai-model', arm: 'control', unit: 'acme', request: true, error: true });
     clock.advance(10_000);
     await r.flush();
@@ -133,6 +136,12 @@ describe('signal reporter', () => {
       ['2026-11-02T10:00:10.000Z', 1, 1],
     ]);
     expect(r.stats()).toMatchObject({ pending: 0, sent: 2, consecutiveFailures: 0, lastError: null });
+    // The failed batch went again exactly as it was, under its key, so a post that was committed before its
+    // answer was lost is answered again instead of counted twice; the new interval has a key of its own.
+    const [failed, retried, next] = sink.posts;
+    expect(retried).toEqual(failed);
+    expect(failed?.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(next?.key).not.toBe(failed?.key);
   });
 
   it('drops a batch Rollgate refuses as invalid instead of retrying it forever', async () => {
@@ -154,7 +163,7 @@ describe('signal reporter', () => {
     }
     r.record({ flag: 'schema.ai-model', arm: 'control', request: true });
     await r.flush();
-    expect(r.stats()).toMatchObject({ pending: 2, dropped: 3, failedPosts: 1 });
+    expect(r.stats()).toMatchObject({ pending: 0, unacknowledged: 2, dropped: 3, failedPosts: 1 });
     expect(r.stats().lastError).not.toBeNull();
   });
 

@@ -167,9 +167,10 @@ function countEvidence(state: CountTestState) {
 }
 
 /**
- * regressed: a form crossed its threshold (sticky). healthy: no alarm and at least `minTreatmentRequests`
- * treatment requests, so a `detectRatio`-fold rise would probably have been caught by now.
- * insufficient-data: no alarm yet, and too little treatment exposure to say that.
+ * regressed: a form crossed its threshold (sticky). healthy: no alarm, at least `minTreatmentRequests`
+ * treatment requests, so a `detectRatio`-fold rise would probably have been caught by now, and at least as
+ * many control requests to compare them with. insufficient-data otherwise: without control the share test
+ * learns nothing (an interval with one arm empty adds 0), so quiet is not evidence of health.
  */
 export function countTestVerdict(state: CountTestState): DetectorVerdict<CountTestEvidence> {
   const evidence = countEvidence(state);
@@ -182,6 +183,13 @@ export function countTestVerdict(state: CountTestState): DetectorVerdict<CountTe
       evidence,
     };
   }
+  const noControl = (head: string) => ({
+    status: 'insufficient-data' as const,
+    missing: 'control' as const,
+    summary: `${head}: ${counts}; comparing needs ${evidence.minTreatmentRequests} control requests`,
+    evidence,
+  });
+  if (control.requests === 0) return noControl('no control traffic');
   if (treatment.requests < evidence.minTreatmentRequests) {
     return {
       status: 'insufficient-data',
@@ -189,6 +197,7 @@ export function countTestVerdict(state: CountTestState): DetectorVerdict<CountTe
       evidence,
     };
   }
+  if (control.requests < evidence.minTreatmentRequests) return noControl('too little control traffic');
   return {
     status: 'healthy',
     summary: `bad-event share: ${counts}; log e-value ${evidence.logEValue} < ${evidence.logEValueThreshold}`,

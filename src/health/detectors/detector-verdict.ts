@@ -5,6 +5,8 @@ export interface DetectorVerdict<E extends object = Record<string, unknown>> {
   status: GuardrailStatus;
   summary: string;
   evidence: E;
+  /** Set when the verdict is insufficient-data because an arm is missing: the hold names it first. */
+  missing?: 'control';
 }
 
 /** Where a sticky alarm fired: the interval index (1-based, in fold order) and the statistic at that moment. */

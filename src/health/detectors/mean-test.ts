@@ -159,7 +159,16 @@ export function meanTestVerdict(state: MeanTestState): DetectorVerdict<MeanTestE
   }
   if (!evidence.warmedUp) {
     const need = `warm-up needs ${o.warmupUnits ?? 100} units and ${o.warmupEvents ?? 10} events per arm`;
-    return { status: 'insufficient-data', summary: `mean: ${arms}; ${need}`, evidence };
+    const noControl =
+      state.control.count < (o.warmupUnits ?? 100) || state.control.nonZero < (o.warmupEvents ?? 10);
+    if (!noControl) return { status: 'insufficient-data', summary: `mean: ${arms}; ${need}`, evidence };
+    const head = state.control.count === 0 ? 'no control traffic' : 'too little control traffic';
+    return {
+      status: 'insufficient-data',
+      missing: 'control',
+      summary: `${head}: mean: ${arms}; ${need}`,
+      evidence,
+    };
   }
   const worstEnd = o.worse === 'higher' ? (evidence.interval.upper ?? 0) : -(evidence.interval.lower ?? 0);
   if (o.harmMargin === undefined || worstEnd <= o.harmMargin) {
