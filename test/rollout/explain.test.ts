@@ -230,6 +230,18 @@ describe('decisions in plain words', () => {
     expect(later.result.changed).toBe(false);
   });
 
+  it('says when there is no control to compare with, before any number', () => {
+    const p = plan([{ metric: 'errors', worse: 'higher' }]);
+    const data = series(30, { treatment: { requests: 100, errors: 0 }, control: { requests: 0, errors: 0 } });
+    const { verdict, result } = decide(p, state(1), data, 30);
+    expect(result.decision.reason).toMatch(
+      /^no control traffic for errors \(relative\): 0 control requests against 3,000 treatment; comparing needs [\d,]+$/,
+    );
+    expect(guardrailSentence(p, verdict.guardrails[0] as never)).toMatch(
+      /^errors \(relative\): no control traffic, 0 control requests against 3,000 treatment/,
+    );
+  });
+
   it('describes each guardrail of a verdict for the dashboard', () => {
     const p = plan([{ metric: 'errors', worse: 'higher' }]);
     const { verdict } = decide(
