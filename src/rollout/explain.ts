@@ -99,18 +99,34 @@ export function describeEvidence(g: Guardrail | undefined, v: GuardrailVerdict):
 function beyond(g: Guardrail | undefined, v: GuardrailVerdict): string {
   const e: Json = v.evidence;
   switch (e?.test) {
-    case 'count-mixture':
-      return e.alarm?.form === 'reflected'
-        ? `a rise beyond the ${times(guardedRatio(g))} this guardrail guards against, caught by the late-onset test (at most one false alarm in ${count(Math.round(Math.exp(e.logDetectorThreshold ?? 0)))} minutes)`
-        : `beyond the ${times(guardedRatio(g))} this guardrail guards against, with ${confidence(e.alpha)} confidence`;
+    case 'count-mixture': {
+      // The alarm says treatment is worse with this confidence; "beyond" only when the observed ratio is.
+      const guarded = guardedRatio(g);
+      const observed = num(e.rateRatio);
+      const sure =
+        e.alarm?.form === 'reflected'
+          ? `caught by the late-onset test (at most one false alarm in ${count(Math.round(Math.exp(e.logDetectorThreshold ?? 0)))} minutes)`
+          : `with ${confidence(e.alpha)} confidence`;
+      return observed !== null && observed >= guarded
+        ? `beyond the ${times(guarded)} this guardrail guards against, ${sure}`
+        : `more than in control, ${sure} (this guardrail watches for ${times(guarded)})`;
+    }
     case 'msprt': {
       const rel = e.ratioInterval
         ? Math.exp(e.tau) - 1
         : (num(e.baseline?.mean) ?? 0) > 0
           ? e.tau / e.baseline.mean
           : null;
-      const guarded = rel === null ? 'the change' : `the ${Number((rel * 100).toPrecision(2))} % change`;
-      return `${e.worse === 'lower' ? 'lower' : 'higher'} in treatment beyond ${guarded} this guardrail guards against, with ${confidence(e.alpha)} confidence`;
+      const t = num(e.treatment?.mean) ?? 0;
+      const c = num(e.control?.mean) ?? 0;
+      const observed = e.ratioInterval ? Math.exp(t - c) - 1 : c !== 0 ? t / c - 1 : null;
+      const worseBy = observed === null ? null : e.worse === 'lower' ? -observed : observed;
+      const direction = `${e.worse === 'lower' ? 'lower' : 'higher'} in treatment`;
+      const change = rel === null ? null : `${Number((rel * 100).toPrecision(2))} % change`;
+      if (change === null) return `${direction}, with ${confidence(e.alpha)} confidence`;
+      return worseBy !== null && rel !== null && worseBy >= rel
+        ? `${direction} beyond the ${change} this guardrail guards against, with ${confidence(e.alpha)} confidence`
+        : `${direction}, with ${confidence(e.alpha)} confidence (this guardrail watches for a ${change})`;
     }
     case 'slo-confidence-sequence':
       return `the whole range is beyond the limit, with ${confidence(e.alpha)} confidence`;
@@ -221,7 +237,9 @@ function figure(g: Guardrail | undefined, v: GuardrailVerdict): string {
     case 'msprt':
       return e.ratioInterval
         ? `latency ${ms(Math.exp(e.treatment?.mean ?? 0))} vs ${ms(Math.exp(e.control?.mean ?? 0))}`
-        : `${g?.metric} ${Number((e.treatment?.mean ?? 0).toPrecision(3))} vs ${Number((e.control?.mean ?? 0).toPrecision(3))} per user`;
+        : g?.metric === 'conversions'
+          ? `conversions ${pct(e.treatment?.mean)} vs ${pct(e.control?.mean)} per user`
+          : `${g?.metric} ${(e.treatment?.mean ?? 0).toFixed(2)} vs ${(e.control?.mean ?? 0).toFixed(2)} per user`;
     case 'slo-confidence-sequence':
       return `${v.name.replace(/ <=.*| >=.*/, '')} ${pct(e.treatment?.rate)} within ${pct(e.limit)}`;
     default:

@@ -99,6 +99,17 @@ describe('decisions in plain words', () => {
     });
   });
 
+  it('does not call a rise beyond the guarded ratio when it is not, though the test is sure of it', () => {
+    const p = plan([{ metric: 'errors', worse: 'higher', relative: 9 }]);
+    const data = series(30, {
+      treatment: { requests: 90, errors: 1 },
+      control: { requests: 2000, errors: 6 },
+    });
+    expect(decide(p, state(1), data, 30).result.decision.reason).toBe(
+      'errors (relative): errors 1.11 % in treatment against 0.30 % in control (3.7×), more than in control, with 99 % confidence (this guardrail watches for 10×); rolled back from 5 %',
+    );
+  });
+
   it('says a step-back steps back, naming both percents', () => {
     const p = plan([{ metric: 'errors', worse: 'higher' }], 'step-back');
     const data = series(30, {
