@@ -17,7 +17,7 @@ export interface Token {
 export const secretFor = (tokens: readonly Token[], kind: TokenKind): string | undefined =>
   tokens.find((t) => t.kind === kind)?.secret;
 
-const tokenList = (kind: TokenKind) =>
+const tokenList = <K extends string>(kind: K) =>
   z
     .string()
     .optional()
@@ -26,7 +26,7 @@ const tokenList = (kind: TokenKind) =>
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const tokens: Token[] = [];
+      const tokens: Array<{ kind: K; name: string; secret: string }> = [];
       for (const [i, entry] of entries.entries()) {
         // "name=secret" names the actor; a bare secret gets a name derived from its position.
         const eq = entry.indexOf('=');
@@ -91,6 +91,10 @@ export const envSchema = z.object({
   ROLLGATE_FRONTEND_TOKENS: tokenList('frontend'),
   ROLLGATE_ALERT_TOKENS: tokenList('alert'),
   ROLLGATE_INGEST_TOKENS: tokenList('ingest'),
+  // Dashboard: read-only sign-in tokens (never generated), and the session signing key and lifetime.
+  ROLLGATE_VIEWER_TOKENS: tokenList('viewer'),
+  ROLLGATE_SESSION_SECRET: z.string().min(32).optional(),
+  ROLLGATE_SESSION_TTL: duration('12h', '1m'),
   ROLLGATE_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   ROLLGATE_WATCH: bool(true),
   ROLLGATE_TICK_INTERVAL: duration('5s', '100ms'),
@@ -146,6 +150,12 @@ export interface Config {
     /** Finished queue entries are forgotten this long after they settled. */
     queueRetentionMs: number;
   };
+  /** The dashboard: viewer tokens sign in read-only; without a secret the key lives in data/session.key. */
+  ui: {
+    viewerTokens: Array<{ name: string; secret: string }>;
+    sessionSecret: string | undefined;
+    sessionTtlMs: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -200,6 +210,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         queueUrl: e.ROLLGATE_SERVICE_QUEUE_URL,
         queueRetentionMs: e.ROLLGATE_SERVICE_QUEUE_RETENTION,
       },
+      ui: {
+        viewerTokens: e.ROLLGATE_VIEWER_TOKENS.map(({ name, secret }) => ({ name, secret })),
+        sessionSecret: e.ROLLGATE_SESSION_SECRET,
+        sessionTtlMs: e.ROLLGATE_SESSION_TTL,
+      },
     },
   };
 }
@@ -210,13 +225,14 @@ function crossCheck(e: z.output<typeof envSchema>): string[] {
   if (e.ROLLGATE_SIGNAL_RAW_RETENTION > e.ROLLGATE_SIGNAL_RETENTION) {
     problems.push('ROLLGATE_SIGNAL_RAW_RETENTION: must not exceed ROLLGATE_SIGNAL_RETENTION');
   }
-  const kindOf = new Map<string, TokenKind>();
+  const kindOf = new Map<string, TokenKind | 'viewer'>();
   for (const t of [
     ...e.ROLLGATE_ADMIN_TOKENS,
     ...e.ROLLGATE_CLIENT_TOKENS,
     ...e.ROLLGATE_FRONTEND_TOKENS,
     ...e.ROLLGATE_ALERT_TOKENS,
     ...e.ROLLGATE_INGEST_TOKENS,
+    ...e.ROLLGATE_VIEWER_TOKENS,
   ]) {
     const other = kindOf.get(t.secret);
     // The same secret under two kinds would silently act as whichever kind is listed first.

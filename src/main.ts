@@ -31,6 +31,9 @@ import { createScheduler } from './rollout/scheduler.ts';
 import { createServedFeatures } from './rollout/served.ts';
 import { createService, type ServiceOptions } from './service/service.ts';
 import { runStandaloneService, type StandaloneOptions } from './service/standalone.ts';
+import { createSessions, loadSessionKey } from './ui/session.ts';
+import { createSignIn } from './ui/sign-in.ts';
+import { createUiRoutes } from './ui/ui-routes.tsx';
 
 export const migrationsDir = fileURLToPath(new URL('./db/migrations', import.meta.url));
 
@@ -125,7 +128,19 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     staleAfterMs: config.signals.staleAfterMs,
     historyMs: config.signals.historyMs,
   });
+  const ui = createUiRoutes({
+    controller,
+    flagHealth,
+    sessions: createSessions({
+      key: loadSessionKey(config.dataDir, config.ui.sessionSecret),
+      ttlMs: config.ui.sessionTtlMs,
+      clock,
+    }),
+    signIn: createSignIn({ auth, viewerTokens: config.ui.viewerTokens }),
+    log: log.child({ part: 'ui' }),
+  });
   const app = createApp({
+    ui: ui.app,
     controller,
     auth,
     log,
@@ -273,6 +288,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
       // Open SDK streams would hold the server open: end them first (stops run in reverse).
       stops.push(() => streaming.close());
+      stops.push(() => ui.live.close());
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       if (service) {

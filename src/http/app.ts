@@ -47,6 +47,8 @@ export interface AppDeps {
   alertFiringTtlMs: number;
   /** The arms each served plan has: every signal path checks records against it. */
   arms: ArmsOf;
+  /** The dashboard (src/ui), signed in with its own session cookie rather than a bearer token. */
+  ui?: Hono;
 }
 
 export function createApp(deps: AppDeps) {
@@ -90,6 +92,12 @@ export function createApp(deps: AppDeps) {
   app.route('/api/frontend', createFrontendRoutes({ ...deps, now: deps.controller.clock }));
   app.use('/ofrep/*', requireToken(deps.auth, ['client', 'frontend']));
   app.route('/ofrep/v1', createOfrepRoutes({ evaluator }));
+
+  if (deps.ui) {
+    const ui = deps.ui;
+    app.get('/', (c) => c.redirect('/ui', 302));
+    app.route('/ui', ui);
+  }
 
   app.notFound(notFound);
   app.onError(onError(deps.log, (err) => deps.storage?.fault(err)));

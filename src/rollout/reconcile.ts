@@ -3,6 +3,15 @@ import type { Verdict } from '../health/verdict.ts';
 import { parseDuration } from '../plans/duration.ts';
 import type { Plan } from '../plans/schema.ts';
 import { promote, rollback, stageLabel, stepBack } from './actions.ts';
+import {
+  bakingReason,
+  exposureReason,
+  inconclusiveReason,
+  insufficientReason,
+  promotionReason,
+  regressionReason,
+  srmReason,
+} from './explain.ts';
 import { type FlagState, servedPercent } from './state.ts';
 
 export type DecisionAction = 'promote' | 'complete' | 'hold' | 'rollback' | 'step-back' | 'pause' | 'none';
@@ -48,7 +57,7 @@ export function reconcile(plan: Plan, state: FlagState, verdict: Verdict, now: n
   const elapsed = now - (state.stageStartedAt ?? now);
   if (elapsed < bakeMs) {
     // Baking is the normal course of a stage, not a hold worth an event.
-    const reason = `baking: ${Math.floor(elapsed / 1000)}s of ${Math.floor(bakeMs / 1000)}s at ${stageLabel(plan, state.stage)}`;
+    const reason = bakingReason(elapsed, bakeMs, stageLabel(plan, state.stage));
     return {
       next: state,
       changed: false,
@@ -61,12 +70,20 @@ export function reconcile(plan: Plan, state: FlagState, verdict: Verdict, now: n
     return hold(state, {
       kind: 'hold',
       key: 'exposure',
-      reason: `exposure: ${verdict.exposure.treatmentRequests} of ${minRequests} treatment requests at ${stageLabel(plan, state.stage)}`,
+      reason: exposureReason(verdict.exposure.treatmentRequests, minRequests, stageLabel(plan, state.stage)),
       evidence: { exposure: verdict.exposure, minRequests },
     });
   }
   const target = state.stage + 1;
-  const decision = promote(plan, state, now, target, 'healthy: bake, exposure and every guardrail passed', {
+  const reason = promotionReason({
+    elapsedMs: elapsed,
+    bakeMs,
+    treatmentRequests: verdict.exposure.treatmentRequests,
+    minRequests,
+    verdict,
+    plan,
+  });
+  const decision = promote(plan, state, now, target, reason, {
     fromStage: stageLabel(plan, state.stage),
     percentBefore: servedPercent(plan, state),
     verdict: verdictEvidence(verdict),
@@ -91,18 +108,18 @@ function collectIntents(plan: Plan, state: FlagState, verdict: Verdict): Intent[
     const evidence = { guardrail: g.name, status: g.status, ...g.evidence };
     const key = `${g.status}:${g.name}`;
     if (g.status === 'regressed')
-      intents.push({ kind: onRegression, key, reason: `regression: ${g.summary}`, evidence });
+      intents.push({ kind: onRegression, key, reason: regressionReason(plan, state, g), evidence });
     else if (g.status === 'inconclusive' && state.phase === 'progressing') {
-      intents.push({ kind: 'pause', key, reason: `inconclusive, needs a person: ${g.summary}`, evidence });
+      intents.push({ kind: 'pause', key, reason: inconclusiveReason(plan, g), evidence });
     } else if (g.status === 'insufficient-data' && state.phase === 'progressing') {
-      intents.push({ kind: 'hold', key, reason: `insufficient data: ${g.summary}`, evidence });
+      intents.push({ kind: 'hold', key, reason: insufficientReason(plan, g), evidence });
     }
   }
   if (verdict.srm.status === 'mismatch') {
     intents.push({
       kind: 'hold',
       key: 'sample-ratio-mismatch',
-      reason: `sample ratio mismatch: ${verdict.srm.summary}`,
+      reason: srmReason(verdict.srm),
       evidence: verdict.srm.evidence,
     });
   }

@@ -36,7 +36,9 @@ describe('rollgate replay', () => {
     expect(lines.map(project)).toEqual(expected);
 
     const rollback = JSON.parse(lines.at(-2) as string);
-    expect(rollback.reason).toMatch(/^regression: errors \(relative\): bad-event share: treatment \d+\/\d+/);
+    expect(rollback.reason).toMatch(
+      /^errors \(relative\): errors [\d.]+ % in treatment against [\d.]+ % in control \([\d.]+×\), .*; rolled back from 100 %$/,
+    );
     expect(rollback.evidence).toMatchObject({ guardrail: 'errors (relative)', status: 'regressed' });
   });
 

@@ -59,7 +59,7 @@ describe('reconcile', () => {
   it('holds while the stage bakes, measuring from the persisted stage start', () => {
     const r = reconcile(plan(), at(0), verdict(), t0 + 9 * minute);
     expect(r.decision.action).toBe('hold');
-    expect(r.decision.reason).toBe('baking: 540s of 600s at stage 1/4 (1%)');
+    expect(r.decision.reason).toBe('baking: 9 min of 10 min at stage 1/4 (1%)');
     expect(r.changed).toBe(false);
   });
 
@@ -87,7 +87,7 @@ describe('reconcile', () => {
     const first = reconcile(plan(), at(0), thin, t0 + 20 * minute);
     expect(first.decision).toMatchObject({
       action: 'hold',
-      reason: 'exposure: 40 of 100 treatment requests at stage 1/4 (1%)',
+      reason: 'waiting for exposure: 40 of 100 treatment requests at stage 1/4 (1%)',
     });
     expect(first.changed).toBe(true);
     const second = reconcile(
@@ -104,7 +104,7 @@ describe('reconcile', () => {
     const r = reconcile(plan(), at(0), verdict('insufficient-data'), t0 + 60 * minute);
     expect(r.decision).toMatchObject({
       action: 'hold',
-      reason: 'insufficient data: errors insufficient-data',
+      reason: 'waiting for data on errors (relative): errors insufficient-data',
     });
     const stale = reconcile(plan(), at(0), verdict('healthy', { stale: true }), t0 + 60 * minute);
     expect(stale.decision.action).toBe('hold');
@@ -119,7 +119,7 @@ describe('reconcile', () => {
     const r = reconcile(plan(), at(0), srm, t0 + 60 * minute);
     expect(r.decision).toMatchObject({
       action: 'hold',
-      reason: 'sample ratio mismatch: treatment share 0.4% vs 1%',
+      reason: 'split looks wrong: treatment share 0.4% vs 1%',
     });
   });
 
