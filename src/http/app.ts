@@ -13,6 +13,7 @@ import { createAdminRoutes } from './admin-routes.ts';
 import { createAlertAdminRoutes, createAlertRoutes } from './alert-routes.ts';
 import { type Authenticator, requireToken } from './auth.ts';
 import { createClientRoutes } from './client-routes.ts';
+import { createDeltaRoutes } from './delta-routes.ts';
 import { createFrontendRoutes, frontendCors } from './frontend-routes.ts';
 import { createHealthRoutes } from './health-routes.ts';
 import { createOfrepRoutes } from './ofrep-routes.ts';
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps) {
   });
   app.use('/api/client/*', requireToken(deps.auth, ['client']));
   app.route('/api/client', createClientRoutes(deps));
+  app.route('/api/client', createDeltaRoutes(deps));
   app.route('/api/client', deps.streaming.routes);
   app.use('/api/frontend/*', frontendCors, requireToken(deps.auth, ['frontend']));
   app.route('/api/frontend', createFrontendRoutes({ ...deps, evaluator }));
