@@ -18,6 +18,7 @@ import { createFrontendRoutes, frontendCors } from './frontend-routes.ts';
 import { createHealthRoutes } from './health-routes.ts';
 import { createOfrepRoutes } from './ofrep-routes.ts';
 import { createOpsRoutes, type Metrics } from './ops-routes.ts';
+import { createOtlpRoutes } from './otlp-routes.ts';
 import { createRolloutRoutes } from './rollout-routes.ts';
 import { createServedEvaluator } from './served-evaluator.ts';
 import { armsOf, createSignalRoutes } from './signal-routes.ts';
@@ -68,6 +69,17 @@ export function createApp(deps: AppDeps) {
       signals: deps.signals,
       clock: deps.controller.clock,
       arms: armsOf(deps.controller),
+    }),
+  );
+
+  app.use('/v1/metrics', requireToken(deps.auth, ['ingest']));
+  app.route(
+    '/v1',
+    createOtlpRoutes({
+      signals: deps.signals,
+      arms: armsOf(deps.controller),
+      clock: deps.controller.clock,
+      log: deps.log,
     }),
   );
 
