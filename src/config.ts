@@ -101,6 +101,13 @@ export const envSchema = z.object({
   ROLLGATE_SIGNAL_HISTORY: duration('24h', '0'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
   ROLLGATE_SERVICE_UNLEASH_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ROLLGATE_PROMETHEUS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE: z.string().min(1).optional(),
+  ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE: z.string().min(1).optional(),
+  ROLLGATE_PROMETHEUS_STEP: duration('1m', '1s'),
+  ROLLGATE_PROMETHEUS_DELAY: duration('30s', '0'),
+  ROLLGATE_PROMETHEUS_TIMEOUT: duration('10s', '100ms'),
+  ROLLGATE_PROMETHEUS_MAX_SERIES: z.coerce.number().int().min(1).max(10_000).default(100),
 });
 
 export interface Config {
@@ -116,6 +123,15 @@ export interface Config {
   notify: { urls: string[]; secret: string | undefined };
   signals: { retentionMs: number; rawRetentionMs: number; staleAfterMs: number; historyMs: number };
   service: { mode: 'on' | 'off' | 'only'; unleashUrl: string | undefined };
+  prometheus: {
+    url: string | undefined;
+    bearerTokenFile: string | undefined;
+    basicAuthFile: string | undefined;
+    stepMs: number;
+    delayMs: number;
+    timeoutMs: number;
+    maxSeries: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -160,6 +176,15 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         historyMs: e.ROLLGATE_SIGNAL_HISTORY,
       },
       service: { mode: e.ROLLGATE_SERVICE, unleashUrl: e.ROLLGATE_SERVICE_UNLEASH_URL },
+      prometheus: {
+        url: e.ROLLGATE_PROMETHEUS_URL,
+        bearerTokenFile: e.ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE,
+        basicAuthFile: e.ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE,
+        stepMs: e.ROLLGATE_PROMETHEUS_STEP,
+        delayMs: e.ROLLGATE_PROMETHEUS_DELAY,
+        timeoutMs: e.ROLLGATE_PROMETHEUS_TIMEOUT,
+        maxSeries: e.ROLLGATE_PROMETHEUS_MAX_SERIES,
+      },
     },
   };
 }
@@ -169,6 +194,14 @@ function crossCheck(e: z.output<typeof envSchema>): string[] {
   const problems: string[] = [];
   if (e.ROLLGATE_SIGNAL_RAW_RETENTION > e.ROLLGATE_SIGNAL_RETENTION) {
     problems.push('ROLLGATE_SIGNAL_RAW_RETENTION: must not exceed ROLLGATE_SIGNAL_RETENTION');
+  }
+  if (e.ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE && e.ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE) {
+    problems.push('ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE: set a bearer token file or basic auth, not both');
+  }
+  const step = e.ROLLGATE_PROMETHEUS_STEP;
+  // Steps tile minutes exactly, so every read lands whole in minute buckets.
+  if (60_000 % step !== 0 && step % 60_000 !== 0) {
+    problems.push('ROLLGATE_PROMETHEUS_STEP: must divide a minute (1s, 5s, 30s) or be whole minutes');
   }
   const kindOf = new Map<string, TokenKind>();
   for (const t of [

@@ -9,6 +9,8 @@ import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
 import { createFlagHealth } from './health/flag-health.ts';
 import { createSignalIngest } from './health/ingest.ts';
+import { createPrometheusClient } from './health/prometheus-client.ts';
+import { createPrometheusSource } from './health/prometheus-source.ts';
 import { createApp } from './http/app.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { ensureTokens } from './http/generated-tokens.ts';
@@ -104,9 +106,29 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       : undefined;
   if (service) app.route('/service', service.app);
 
+  const { url: prometheusUrl, ...prometheusOptions } = config.prometheus;
+  const prometheus = createPrometheusSource({
+    db,
+    client: prometheusUrl ? createPrometheusClient({ url: prometheusUrl, ...prometheusOptions }) : undefined,
+    signals,
+    flags: () =>
+      controller
+        .listFlags()
+        .filter((f) => f.state.enabled && (f.state.phase === 'progressing' || f.state.phase === 'completed')),
+    clock,
+    log: log.child({ part: 'prometheus' }),
+    ...prometheusOptions,
+    historyMs: config.signals.historyMs,
+  });
+
   const scheduler = createScheduler({
     controller,
-    assess: flagHealth.assess,
+    // A Prometheus read that failed or came back empty holds the flag with Prometheus's own error.
+    assess: (flag, now) => {
+      const verdict = flagHealth.assess(flag, now);
+      const sourceProblem = prometheus.problemFor(flag.plan.name);
+      return sourceProblem ? { ...verdict, sourceProblem } : verdict;
+    },
     clock,
     log,
     intervalMs: config.tickIntervalMs,
@@ -124,6 +146,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     service,
     scheduler,
     flagHealth,
+    prometheus,
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
       // Retention: minute buckets roll up into hours, then age out; cheap enough to run every ten minutes.
@@ -164,6 +187,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         });
         stops.push(() => service.stop());
       }
+      prometheus.start();
+      stops.push(() => prometheus.stop());
       // Reconcile last: everything it acts through is up. Stops run in reverse, so it stops first.
       scheduler.start();
       stops.push(() => scheduler.stop());
