@@ -14,7 +14,7 @@ import { createPrometheusSource } from './health/prometheus-source.ts';
 import { createApp } from './http/app.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { ensureTokens } from './http/generated-tokens.ts';
-import { createMetrics } from './http/ops-routes.ts';
+import { countedIngest, createMetrics } from './http/metrics.ts';
 import { createStreamingHub } from './http/streaming.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadPlanDir } from './plans/load.ts';
@@ -74,7 +74,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     heartbeatMs: opts.heartbeatMs,
     limits: opts.streamingLimits,
   });
-  const signals = createSignalIngest({ db, clock, log });
+  // Impact metrics without a flag context cannot be stored per arm; /metrics counts them instead.
+  const signals = createSignalIngest({ db, clock, log, onUnattributedImpact: metrics.unattributedImpact });
   const flagHealth = createFlagHealth({
     store: signals.store,
     staleAfterMs: config.signals.staleAfterMs,
@@ -110,7 +111,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const prometheus = createPrometheusSource({
     db,
     client: prometheusUrl ? createPrometheusClient({ url: prometheusUrl, ...prometheusOptions }) : undefined,
-    signals,
+    signals: countedIngest(signals, metrics, 'prometheus'),
     flags: () =>
       controller
         .listFlags()
@@ -125,10 +126,13 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     controller,
     // A Prometheus read that failed or came back empty holds the flag with Prometheus's own error.
     assess: (flag, now) => {
-      const verdict = flagHealth.assess(flag, now);
+      const assessed = flagHealth.assess(flag, now);
       const sourceProblem = prometheus.problemFor(flag.plan.name);
-      return sourceProblem ? { ...verdict, sourceProblem } : verdict;
+      const verdict = sourceProblem ? { ...assessed, sourceProblem } : assessed;
+      metrics.verdict(flag.plan.name, verdict);
+      return verdict;
     },
+    onTick: metrics.tickTook,
     clock,
     log,
     intervalMs: config.tickIntervalMs,
@@ -137,6 +141,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const stops: Array<() => void | Promise<void>> = [];
   const notifier = notifyTransitions(controller, { ...config.notify, log });
   stops.push(() => notifier.stop());
+  metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats });
   return {
     app,
     db,

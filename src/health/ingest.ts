@@ -13,6 +13,8 @@ export interface SignalIngestDeps {
   log: Logger;
   /** Share the store with readers; one is created on `db` otherwise. */
   store?: SignalStore;
+  /** Told of each impact-metric sample that names no flag and arm (counted in /metrics, not stored). */
+  onUnattributedImpact?: (metric: string) => void;
 }
 
 export type SignalIngest = ReturnType<typeof createSignalIngest>;
@@ -38,7 +40,7 @@ export function createSignalIngest(deps: SignalIngestDeps) {
     payload: unknown,
     source: { appName?: string; instanceId?: string },
   ): { accepted: number } {
-    const records = unleashMetricsToRecords(payload, clock());
+    const records = unleashMetricsToRecords(payload, clock(), deps.onUnattributedImpact);
     log.debug('unleash metrics', { ...source, records: records.length });
     return ingest(records);
   }

@@ -16,6 +16,7 @@ import { createClientRoutes } from './client-routes.ts';
 import { createDeltaRoutes } from './delta-routes.ts';
 import { createFrontendRoutes, frontendCors } from './frontend-routes.ts';
 import { createHealthRoutes } from './health-routes.ts';
+import { countedIngest } from './metrics.ts';
 import { createOfrepRoutes } from './ofrep-routes.ts';
 import { createOpsRoutes, type Metrics } from './ops-routes.ts';
 import { createOtlpRoutes } from './otlp-routes.ts';
@@ -45,7 +46,9 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const app = new Hono();
+  const unleashSignals = countedIngest(deps.signals, deps.metrics, 'unleash');
 
+  app.use(deps.metrics.http);
   app.use(
     bodyLimit({
       maxSize: 5 * 1024 * 1024,
@@ -66,7 +69,7 @@ export function createApp(deps: AppDeps) {
   app.route(
     '/api/signals',
     createSignalRoutes({
-      signals: deps.signals,
+      signals: countedIngest(deps.signals, deps.metrics, 'api'),
       clock: deps.controller.clock,
       arms: armsOf(deps.controller),
     }),
@@ -76,7 +79,8 @@ export function createApp(deps: AppDeps) {
   app.route(
     '/v1',
     createOtlpRoutes({
-      signals: deps.signals,
+      signals: countedIngest(deps.signals, deps.metrics, 'otlp'),
+      onRejected: (n) => deps.metrics.signalsRejected('otlp', n),
       arms: armsOf(deps.controller),
       clock: deps.controller.clock,
       log: deps.log,
@@ -89,11 +93,11 @@ export function createApp(deps: AppDeps) {
     now: deps.controller.clock,
   });
   app.use('/api/client/*', requireToken(deps.auth, ['client']));
-  app.route('/api/client', createClientRoutes(deps));
+  app.route('/api/client', createClientRoutes({ ...deps, signals: unleashSignals }));
   app.route('/api/client', createDeltaRoutes(deps));
   app.route('/api/client', deps.streaming.routes);
   app.use('/api/frontend/*', frontendCors, requireToken(deps.auth, ['frontend']));
-  app.route('/api/frontend', createFrontendRoutes({ ...deps, evaluator }));
+  app.route('/api/frontend', createFrontendRoutes({ ...deps, signals: unleashSignals, evaluator }));
   app.use('/ofrep/*', requireToken(deps.auth, ['client', 'frontend']));
   app.route('/ofrep/v1', createOfrepRoutes({ evaluator }));
 

@@ -37,7 +37,14 @@ function inflate(body: Uint8Array, encoding: string | undefined): Uint8Array {
   }
 }
 
-export function createOtlpRoutes(deps: { signals: SignalIngestor; arms: ArmsOf; clock: Clock; log: Logger }) {
+export function createOtlpRoutes(deps: {
+  signals: SignalIngestor;
+  arms: ArmsOf;
+  clock: Clock;
+  log: Logger;
+  /** Points refused in a partial success, for /metrics. */
+  onRejected?: (points: number) => void;
+}) {
   const mapper = createOtlpMetricsMapper({
     arms: deps.arms,
     nowNs: () => BigInt(deps.clock()) * 1_000_000n,
@@ -66,6 +73,7 @@ export function createOtlpRoutes(deps: { signals: SignalIngestor; arms: ArmsOf; 
       baselines: mapped.baselines,
       streams: mapper.streams(),
     });
+    if (mapped.rejected) deps.onRejected?.(mapped.rejected);
     const partial = mapped.rejected
       ? { rejectedDataPoints: mapped.rejected, errorMessage: mapped.reasons.join('; ') }
       : undefined;

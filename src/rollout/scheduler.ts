@@ -20,6 +20,8 @@ export function createScheduler(deps: {
   clock: Clock;
   log: Logger;
   intervalMs: number;
+  /** How long each pass took, for /metrics. */
+  onTick?: (ms: number) => void;
 }) {
   const { controller, assess, clock, log } = deps;
   let running: Promise<TickReport> | null = null;
@@ -76,7 +78,12 @@ export function createScheduler(deps: {
   function tick(): Promise<TickReport> {
     if (running) return running;
     running = Promise.resolve()
-      .then(runTick)
+      .then(() => {
+        const started = performance.now();
+        const report = runTick();
+        deps.onTick?.(performance.now() - started);
+        return report;
+      })
       .finally(() => {
         running = null;
       });
