@@ -40,8 +40,12 @@ const str = (attrs: readonly OtlpKeyValue[], key: string) => {
  * The arm of a variant as a sender names it: the arm itself (treatment, control, a plan variant), or what
  * Rollgate's own OFREP answers: "on"/"off" for a boolean flag, "disabled" (not served) for a variant flag.
  */
-export function armOf(arms: readonly string[], attrs: readonly OtlpKeyValue[]): string | { reason: string } {
-  const variant = otelNames.variant.map((k) => str(attrs, k)).find((v) => v !== undefined && v !== '');
+export function armOf(
+  arms: readonly string[],
+  attrs: readonly OtlpKeyValue[],
+  variantKeys: readonly string[] = otelNames.variant,
+): string | { reason: string } {
+  const variant = variantKeys.map((k) => str(attrs, k)).find((v) => v !== undefined && v !== '');
   const hasVariants = arms.length > 2;
   if (variant !== undefined) {
     if (arms.includes(variant)) return variant;
@@ -88,8 +92,31 @@ function recordOf(flag: string, arm: string, error: boolean, d: HistogramDelta, 
   };
 }
 
-export function createOtlpMetricsMapper(deps: { arms: ArmsOf; nowNs: () => bigint; maxStreams?: number }) {
+/** Attribute names a plan configured (`rollout.opentelemetry`), by flag name. */
+export type OtelAttributeNames = ReadonlyMap<
+  string,
+  { flag?: string | undefined; variant?: string | undefined }
+>;
+
+/** The flag a point is about: feature_flag.key, or the value of an attribute some plan named for itself. */
+function flagOf(attrs: readonly OtlpKeyValue[], names: OtelAttributeNames) {
+  const keys = (own: string | undefined) => [own, ...otelNames.variant].filter((k): k is string => !!k);
+  const key = str(attrs, otelNames.flagKey);
+  if (key) return { flag: key, variantKeys: keys(names.get(key)?.variant) };
+  for (const [flag, n] of names) {
+    if (n.flag && str(attrs, n.flag) === flag) return { flag, variantKeys: keys(n.variant) };
+  }
+  return undefined;
+}
+
+export function createOtlpMetricsMapper(deps: {
+  arms: ArmsOf;
+  nowNs: () => bigint;
+  maxStreams?: number;
+  attributeNames?: (() => OtelAttributeNames) | undefined;
+}) {
   const streams = createCumulativeStreams(deps);
+  let names: OtelAttributeNames = new Map();
 
   function mapPoint(
     out: OtlpMapping,
@@ -98,16 +125,17 @@ export function createOtlpMetricsMapper(deps: { arms: ArmsOf; nowNs: () => bigin
     cumulative: boolean,
     unit: string,
   ) {
-    const flag = str(p.attributes, otelNames.flagKey);
+    const found = flagOf(p.attributes, names);
     // Points without a flag are ordinary service metrics: not ours to judge, and not an error.
-    if (!flag) return;
+    if (!found) return;
+    const { flag, variantKeys } = found;
     const reject = (reason: string) => {
       out.rejected++;
       if (out.reasons.length < 3) out.reasons.push(`${flag}: ${reason}`);
     };
     const arms = deps.arms(flag);
     if (!arms) return reject('no flag with that name has a plan');
-    const arm = armOf(arms, p.attributes);
+    const arm = armOf(arms, p.attributes, variantKeys);
     if (typeof arm !== 'string') return reject(arm.reason);
     const reading = {
       start: p.startTimeUnixNano,
@@ -141,6 +169,7 @@ export function createOtlpMetricsMapper(deps: { arms: ArmsOf; nowNs: () => bigin
     streams: () => streams.size(),
     map(request: OtlpMetricsRequest): OtlpMapping {
       const out: OtlpMapping = { records: [], rejected: 0, reasons: [], baselines: 0 };
+      names = deps.attributeNames?.() ?? new Map();
       for (const rm of request.resourceMetrics) {
         const resource = sortedAttrs(rm.resource?.attributes ?? []);
         for (const sm of rm.scopeMetrics) {

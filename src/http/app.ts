@@ -81,6 +81,14 @@ export function createApp(deps: AppDeps) {
     createOtlpRoutes({
       signals: countedIngest(deps.signals, deps.metrics, 'otlp'),
       onRejected: (n) => deps.metrics.signalsRejected('otlp', n),
+      attributeNames: () =>
+        new Map(
+          deps.controller
+            .listFlags()
+            .flatMap((f) =>
+              f.plan.rollout?.opentelemetry ? [[f.plan.name, f.plan.rollout.opentelemetry]] : [],
+            ),
+        ),
       arms: armsOf(deps.controller),
       clock: deps.controller.clock,
       log: deps.log,

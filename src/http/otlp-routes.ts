@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { Hono } from 'hono';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import { type ArmsOf, createOtlpMetricsMapper } from '../health/otlp-metrics.ts';
+import { type ArmsOf, createOtlpMetricsMapper, type OtelAttributeNames } from '../health/otlp-metrics.ts';
 import { decodeMetricsRequest, encodeMetricsResponse, type WireFormat } from '../health/otlp-wire.ts';
 import type { Logger } from '../log.ts';
 import type { AuthEnv } from './auth.ts';
@@ -44,9 +44,12 @@ export function createOtlpRoutes(deps: {
   log: Logger;
   /** Points refused in a partial success, for /metrics. */
   onRejected?: (points: number) => void;
+  /** Attribute names plans configured for themselves (`rollout.opentelemetry`). */
+  attributeNames?: () => OtelAttributeNames;
 }) {
   const mapper = createOtlpMetricsMapper({
     arms: deps.arms,
+    attributeNames: deps.attributeNames,
     nowNs: () => BigInt(deps.clock()) * 1_000_000n,
   });
   const app = new Hono<AuthEnv>();

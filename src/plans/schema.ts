@@ -104,6 +104,25 @@ export const rolloutSchema = z.strictObject({
   prometheus: prometheusQueriesSchema
     .optional()
     .describe('PromQL templates for Prometheus-sourced guardrails.'),
+  opentelemetry: z
+    .strictObject({
+      flag: z
+        .string()
+        .min(1)
+        .max(255)
+        .optional()
+        .describe(
+          "Attribute whose value is this flag's name, when the service does not send feature_flag.key.",
+        ),
+      variant: z
+        .string()
+        .min(1)
+        .max(255)
+        .optional()
+        .describe('Attribute holding the variant (the arm), read before feature_flag.result.variant.'),
+    })
+    .optional()
+    .describe('OpenTelemetry attribute names this flag is reported under on POST /v1/metrics.'),
   guardrails: z.array(guardrailSchema).default([]),
   alerts: z.array(alertMatcherSchema).default([]).describe('Alerts whose labels match roll this flag back.'),
   onRegression: z.enum(['rollback', 'step-back', 'pause']).default('rollback'),

@@ -14,7 +14,16 @@ afterEach(async () => {
 
 function setup() {
   const t = buildRollgate({
-    flagsDir: makeFlagsDir([path.join(fixturePlansDir, 'checkout.new-flow.yaml')]),
+    flagsDir: makeFlagsDir([path.join(fixturePlansDir, 'checkout.new-flow.yaml')], {
+      'search.yaml': `name: search.ranking
+description: New ranking
+owner: search
+type: release
+rollout:
+  stages: [{ percent: 10 }, { percent: 100 }]
+  opentelemetry: { flag: app.experiment, variant: app.bucket }
+`,
+    }),
     clock: manualClock(t0),
   });
   open.push(t.rg);
@@ -103,6 +112,29 @@ describe('POST /v1/metrics', () => {
     expect(rows).toEqual([
       { arm: 'control', count: 9, sum: 0 },
       { arm: 'treatment', count: 4, sum: 4 },
+    ]);
+  });
+
+  it('reads the flag and variant from the attribute names a plan configured for itself', async () => {
+    const { post, rg } = setup();
+    const res = await post(
+      exportJson([
+        { attrs: { 'app.experiment': 'search.ranking', 'app.bucket': 'treatment' }, count: 6 },
+        { attrs: { 'app.experiment': 'search.ranking', 'app.bucket': 'control' }, count: 8 },
+        // The same attribute naming another flag is not this plan's: ignored.
+        { attrs: { 'app.experiment': 'checkout.new-flow', 'app.bucket': 'control' }, count: 99 },
+      ]),
+      json,
+    );
+    expect(await res.json()).toEqual({});
+    const rows = rg.db
+      .prepare<[], { flag: string; arm: string; count: number }>(
+        "SELECT flag, arm, count FROM signal_buckets WHERE metric = 'errors' ORDER BY flag, arm",
+      )
+      .all();
+    expect(rows).toEqual([
+      { flag: 'search.ranking', arm: 'control', count: 8 },
+      { flag: 'search.ranking', arm: 'treatment', count: 6 },
     ]);
   });
 
