@@ -162,6 +162,7 @@ export function createMetrics(controller: Controller) {
     'threshold',
   );
 
+  const httpChildren = new Map<string, ReturnType<typeof httpDuration.labels>>();
   const http: MiddlewareHandler = async (c, next) => {
     const started = performance.now();
     await next();
@@ -169,7 +170,15 @@ export function createMetrics(controller: Controller) {
     const matched = routePath(c, -1);
     // A request no handler matched keeps one label value, whatever path it asked for.
     const route = status === 404 && matched.endsWith('*') ? 'unmatched' : matched;
-    httpDuration.observe({ method: c.req.method, route, status }, (performance.now() - started) / 1000);
+    // One labelled child per (method, route, status), looked up by a plain string: the polling hot path
+    // pays a Map lookup, not prom-client's label hashing.
+    const key = `${c.req.method} ${status} ${route}`;
+    let child = httpChildren.get(key);
+    if (!child) {
+      child = httpDuration.labels({ method: c.req.method, route, status });
+      httpChildren.set(key, child);
+    }
+    child.observe((performance.now() - started) / 1000);
     if (c.req.method === 'POST' && route === '/api/signals' && status === 400)
       rejected.inc({ source: 'api' });
     if (c.req.method === 'POST' && route.startsWith('/api/alerts')) {
