@@ -73,6 +73,40 @@ async function scenario() {
   expect(
     (await rg.app.request('/api/client/features', { headers: { authorization: testTokens.client } })).status,
   ).toBe(200);
+  const otlp = {
+    resourceMetrics: [
+      {
+        scopeMetrics: [
+          {
+            metrics: [
+              {
+                name: 'http.server.request.duration',
+                unit: 's',
+                histogram: {
+                  aggregationTemporality: 1,
+                  dataPoints: [
+                    {
+                      attributes: [
+                        { key: 'feature_flag.key', value: { stringValue: 'checkout.new-flow' } },
+                        { key: 'feature_flag.result.variant', value: { stringValue: 'nope' } },
+                      ],
+                      startTimeUnixNano: String(BigInt(t0) * 1_000_000n),
+                      timeUnixNano: String(BigInt(t0 + 1000) * 1_000_000n),
+                      count: '3',
+                      sum: 0.1,
+                      bucketCounts: ['3'],
+                      explicitBounds: [],
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  expect((await call('POST', '/v1/metrics', { token: testTokens.ingest, body: otlp })).status).toBe(200);
   clock.advance(60_000);
   await rg.scheduler.tick();
   // After the tick: the fixture's CheckoutErrors alert matches this flag and rolls it back.
@@ -98,6 +132,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'rollgate_signals_accepted_total', { source: 'api' })).toBe(2);
     expect(sample(text, 'rollgate_signals_accepted_total', { source: 'unleash' })).toBe(1);
     expect(sample(text, 'rollgate_signals_rejected_total', { source: 'api' })).toBe(1);
+    expect(sample(text, 'rollgate_signals_rejected_total', { source: 'otlp' })).toBe(1);
     expect(
       sample(text, 'rollgate_impact_metrics_unattributed_total', { metric: 'rollgate_requests_total' }),
     ).toBe(1);
