@@ -198,6 +198,13 @@ function crossCheck(e: z.output<typeof envSchema>): string[] {
   if (e.ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE && e.ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE) {
     problems.push('ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE: set a bearer token file or basic auth, not both');
   }
+  const promUrl = e.ROLLGATE_PROMETHEUS_URL ? new URL(e.ROLLGATE_PROMETHEUS_URL) : undefined;
+  // Credentials in the URL would end up in error messages, hold reasons and logs.
+  if (promUrl && (promUrl.username || promUrl.password)) {
+    problems.push(
+      'ROLLGATE_PROMETHEUS_URL: put credentials in ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE, not the URL',
+    );
+  }
   const step = e.ROLLGATE_PROMETHEUS_STEP;
   // Steps tile minutes exactly, so every read lands whole in minute buckets.
   if (60_000 % step !== 0 && step % 60_000 !== 0) {

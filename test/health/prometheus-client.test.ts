@@ -102,7 +102,7 @@ describe('the Prometheus client', () => {
 });
 
 describe('Prometheus settings', () => {
-  it('refuses both auth files at once and a step that does not tile a minute', () => {
+  it('refuses both auth files at once, credentials in the URL and a step that does not tile a minute', () => {
     const r = parseConfig({
       ROLLGATE_PROMETHEUS_URL: 'http://127.0.0.1:9090',
       ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE: '/a',
@@ -112,6 +112,10 @@ describe('Prometheus settings', () => {
     expect(r.ok === false && r.problems).toEqual([
       'ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE: set a bearer token file or basic auth, not both',
       'ROLLGATE_PROMETHEUS_STEP: must divide a minute (1s, 5s, 30s) or be whole minutes',
+    ]);
+    const withSecret = parseConfig({ ROLLGATE_PROMETHEUS_URL: 'http://grafana:hunter2@127.0.0.1:9090' });
+    expect(withSecret.ok === false && withSecret.problems).toEqual([
+      'ROLLGATE_PROMETHEUS_URL: put credentials in ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE, not the URL',
     ]);
     const ok = parseConfig({ ROLLGATE_PROMETHEUS_URL: 'http://127.0.0.1:9090' });
     expect(ok.ok && ok.config.prometheus).toMatchObject({
