@@ -116,6 +116,13 @@ export const envSchema = z.object({
   ROLLGATE_SERVICE_QUEUE_URL: z
     .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
     .optional(),
+  ROLLGATE_PROMETHEUS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE: z.string().min(1).optional(),
+  ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE: z.string().min(1).optional(),
+  ROLLGATE_PROMETHEUS_STEP: duration('1m', '1s'),
+  ROLLGATE_PROMETHEUS_DELAY: duration('30s', '0'),
+  ROLLGATE_PROMETHEUS_TIMEOUT: duration('10s', '100ms'),
+  ROLLGATE_PROMETHEUS_MAX_SERIES: z.coerce.number().int().min(1).max(10_000).default(100),
 });
 
 export interface Config {
@@ -155,6 +162,15 @@ export interface Config {
     viewerTokens: Array<{ name: string; secret: string }>;
     sessionSecret: string | undefined;
     sessionTtlMs: number;
+  };
+  prometheus: {
+    url: string | undefined;
+    bearerTokenFile: string | undefined;
+    basicAuthFile: string | undefined;
+    stepMs: number;
+    delayMs: number;
+    timeoutMs: number;
+    maxSeries: number;
   };
 }
 
@@ -215,6 +231,15 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         sessionSecret: e.ROLLGATE_SESSION_SECRET,
         sessionTtlMs: e.ROLLGATE_SESSION_TTL,
       },
+      prometheus: {
+        url: e.ROLLGATE_PROMETHEUS_URL,
+        bearerTokenFile: e.ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE,
+        basicAuthFile: e.ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE,
+        stepMs: e.ROLLGATE_PROMETHEUS_STEP,
+        delayMs: e.ROLLGATE_PROMETHEUS_DELAY,
+        timeoutMs: e.ROLLGATE_PROMETHEUS_TIMEOUT,
+        maxSeries: e.ROLLGATE_PROMETHEUS_MAX_SERIES,
+      },
     },
   };
 }
@@ -224,6 +249,21 @@ function crossCheck(e: z.output<typeof envSchema>): string[] {
   const problems: string[] = [];
   if (e.ROLLGATE_SIGNAL_RAW_RETENTION > e.ROLLGATE_SIGNAL_RETENTION) {
     problems.push('ROLLGATE_SIGNAL_RAW_RETENTION: must not exceed ROLLGATE_SIGNAL_RETENTION');
+  }
+  if (e.ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE && e.ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE) {
+    problems.push('ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE: set a bearer token file or basic auth, not both');
+  }
+  const promUrl = e.ROLLGATE_PROMETHEUS_URL ? new URL(e.ROLLGATE_PROMETHEUS_URL) : undefined;
+  // Credentials in the URL would end up in error messages, hold reasons and logs.
+  if (promUrl && (promUrl.username || promUrl.password)) {
+    problems.push(
+      'ROLLGATE_PROMETHEUS_URL: put credentials in ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE, not the URL',
+    );
+  }
+  const step = e.ROLLGATE_PROMETHEUS_STEP;
+  // Steps tile minutes exactly, so every read lands whole in minute buckets.
+  if (60_000 % step !== 0 && step % 60_000 !== 0) {
+    problems.push('ROLLGATE_PROMETHEUS_STEP: must divide a minute (1s, 5s, 30s) or be whole minutes');
   }
   const kindOf = new Map<string, TokenKind | 'viewer'>();
   for (const t of [

@@ -12,12 +12,15 @@ import { createStorageHealth } from './db/storage-health.ts';
 import { createAssessThread } from './health/assess-thread.ts';
 import { createFlagHealth } from './health/flag-health.ts';
 import { createSignalIngest } from './health/ingest.ts';
+import { createPrometheusClient } from './health/prometheus-client.ts';
+import { createPrometheusSource } from './health/prometheus-source.ts';
+import type { Verdict } from './health/verdict.ts';
 import { createApp } from './http/app.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { createFastPath } from './http/fast-path.ts';
 import { createFrontendAnswers } from './http/frontend-cache.ts';
 import { ensureTokens } from './http/generated-tokens.ts';
-import { createMetrics } from './http/ops-routes.ts';
+import { countedIngest, createMetrics } from './http/metrics.ts';
 import { createStreamingHub } from './http/streaming.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadPlanDir } from './plans/load.ts';
@@ -122,6 +125,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     log,
     arms,
     idempotencyWindowMs: config.signals.idempotencyWindowMs,
+    // Impact metrics without a flag context cannot be stored per arm; /metrics counts them instead.
+    onUnattributedImpact: metrics.unattributedImpact,
   });
   const flagHealth = createFlagHealth({
     store: signals.store,
@@ -173,6 +178,21 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       : undefined;
   if (service) app.route('/service', service.app);
 
+  const { url: prometheusUrl, ...prometheusOptions } = config.prometheus;
+  const prometheus = createPrometheusSource({
+    db,
+    client: prometheusUrl ? createPrometheusClient({ url: prometheusUrl, ...prometheusOptions }) : undefined,
+    signals: countedIngest(signals, metrics, 'prometheus'),
+    flags: () =>
+      controller
+        .listFlags()
+        .filter((f) => f.state.enabled && (f.state.phase === 'progressing' || f.state.phase === 'completed')),
+    clock,
+    log: log.child({ part: 'prometheus' }),
+    ...prometheusOptions,
+    historyMs: config.signals.historyMs,
+  });
+
   // Assessment folds each rollout's signals: off the serving thread, on a connection of its own.
   const assessThread = createAssessThread({
     dbFile: config.dbFile,
@@ -180,10 +200,22 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     historyMs: config.signals.historyMs,
     log,
   });
+  // A Prometheus read that failed or came back empty holds the flag with Prometheus's own error.
+  const withSource = (name: string, assessed: Verdict): Verdict => {
+    const sourceProblem = prometheus.problemFor(name);
+    const verdict = sourceProblem ? { ...assessed, sourceProblem } : assessed;
+    metrics.verdict(name, verdict);
+    return verdict;
+  };
   const scheduler = createScheduler({
     controller,
-    assess: flagHealth.assess,
-    assessAll: (flags, now) => assessThread.assess(flags, now),
+    assess: (flag, now) => withSource(flag.plan.name, flagHealth.assess(flag, now)),
+    assessAll: async (flags, now) => {
+      const verdicts = await assessThread.assess(flags, now);
+      for (const [name, v] of verdicts) if (!(v instanceof Error)) verdicts.set(name, withSource(name, v));
+      return verdicts;
+    },
+    onTick: metrics.tickTook,
     clock,
     log,
     intervalMs: config.tickIntervalMs,
@@ -217,6 +249,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     log,
     ...opts.notifier,
   });
+  metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats });
   if (targets.length) {
     notifier.start();
     const unsubscribe = controller.onEvent(() => notifier.wake());
@@ -238,6 +271,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     readiness,
     notifier,
+    prometheus,
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
       // Retention (minute buckets roll up into hours, then age out; old events, alerts and keys go) is cheap
@@ -301,6 +335,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         });
         stops.push(() => service.stop());
       }
+      prometheus.start();
+      stops.push(() => prometheus.stop());
       // Reconcile last: everything it acts through is up. Stops run in reverse, so it stops first.
       scheduler.start();
       stops.push(() => scheduler.stop());

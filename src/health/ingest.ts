@@ -26,6 +26,8 @@ export interface SignalIngestDeps {
   idempotencyWindowMs?: number;
   /** The arms of served plans: SDK metrics for other flags or arms are skipped, never counted as treatment. */
   arms?: ArmsOf;
+  /** Told of each impact-metric sample that names no flag and arm (counted in /metrics, not stored). */
+  onUnattributedImpact?: (metric: string) => void;
 }
 
 export interface SdkMetricsOptions {
@@ -98,7 +100,7 @@ export function createSignalIngest(deps: SignalIngestDeps) {
     const rejected: Array<{ flag: string; arm: string; reason: string }> = [];
     let skipped = 0;
     const valid: IntervalRecord[] = [];
-    for (const raw of unleashMetricsToRecords(payload, clock())) {
+    for (const raw of unleashMetricsToRecords(payload, clock(), deps.onUnattributedImpact)) {
       const record = opts.exposuresOnly ? exposuresOf(raw) : raw;
       if (!record) continue;
       const parsed = intervalRecordSchema.safeParse(record);

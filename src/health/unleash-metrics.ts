@@ -86,7 +86,11 @@ function addHistogram(into: LatencyHistogram, h: LatencyHistogram): LatencyHisto
  * Turns one metrics payload into interval records at the bucket's start. Tolerant by design: whatever the SDK
  * could send is accepted, and what Rollgate cannot use (unknown metrics, gauges, malformed samples) is skipped.
  */
-export function unleashMetricsToRecords(payload: unknown, now: number): IntervalRecord[] {
+export function unleashMetricsToRecords(
+  payload: unknown,
+  now: number,
+  onUnattributed?: (metric: string) => void,
+): IntervalRecord[] {
   if (!isObj(payload)) return [];
   const bucket = isObj(payload.bucket) ? payload.bucket : {};
   const started = typeof bucket.start === 'string' ? Date.parse(bucket.start) : Number.NaN;
@@ -129,7 +133,9 @@ export function unleashMetricsToRecords(payload: unknown, now: number): Interval
       const value = field ? amount(sample.value) : undefined;
       const histogram = scale ? histogramOf(sample, scale) : undefined;
       if (!(field && value) && !histogram) continue;
-      for (const { flag, arm } of flagArms(sample.labels)) {
+      const arms = flagArms(sample.labels);
+      if (!arms.length) onUnattributed?.(metric.name);
+      for (const { flag, arm } of arms) {
         const r = recordFor(flag, arm);
         if (field && value) r[field] = (r[field] ?? 0) + value;
         if (!histogram) continue;

@@ -32,6 +32,8 @@ export interface Verdict {
   exposure: { treatmentRequests: number; controlRequests: number; since: number | null };
   /** True when no signal arrived for this flag within the staleness window: hold, never promote. */
   stale: boolean;
+  /** Set when a pulled source (Prometheus) failed or came back empty: hold, never promote, with this reason. */
+  sourceProblem?: string;
 }
 
 const rank: Record<GuardrailStatus, number> = {

@@ -10,7 +10,7 @@ import type { AuthEnv } from './auth.ts';
 
 export const reasonBody = z.strictObject({ reason: z.string().trim().min(1).max(1000).optional() });
 
-const eventsQuery = z.strictObject({
+export const eventsQuery = z.strictObject({
   flag: z.string().optional(),
   type: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -89,7 +89,7 @@ export function createAlertRoutes(deps: {
   return app;
 }
 
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.coerce.number().int().min(1).optional(),
 });

@@ -14,10 +14,13 @@ import { createAdminRoutes } from './admin-routes.ts';
 import { createAlertAdminRoutes, createAlertRoutes } from './alert-routes.ts';
 import { type Authenticator, requireToken } from './auth.ts';
 import { createClientRoutes } from './client-routes.ts';
+import { createDeltaRoutes } from './delta-routes.ts';
 import { createFrontendRoutes, frontendCors } from './frontend-routes.ts';
 import { createHealthRoutes } from './health-routes.ts';
+import { countedIngest } from './metrics.ts';
 import { createOfrepRoutes } from './ofrep-routes.ts';
 import { createOpsRoutes, type Metrics } from './ops-routes.ts';
+import { createOtlpRoutes } from './otlp-routes.ts';
 import { createRolloutRoutes } from './rollout-routes.ts';
 import { createServedEvaluator } from './served-evaluator.ts';
 import { createSignalRoutes } from './signal-routes.ts';
@@ -53,7 +56,9 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const app = new Hono();
+  const unleashSignals = countedIngest(deps.signals, deps.metrics, 'unleash');
 
+  app.use(deps.metrics.http);
   app.use(
     bodyLimit({
       maxSize: 5 * 1024 * 1024,
@@ -74,9 +79,29 @@ export function createApp(deps: AppDeps) {
   app.route(
     '/api/signals',
     createSignalRoutes({
-      signals: deps.signals,
+      signals: countedIngest(deps.signals, deps.metrics, 'api'),
       clock: deps.controller.clock,
       arms: deps.arms,
+    }),
+  );
+
+  app.use('/v1/metrics', requireToken(deps.auth, ['ingest']));
+  app.route(
+    '/v1',
+    createOtlpRoutes({
+      signals: countedIngest(deps.signals, deps.metrics, 'otlp'),
+      onRejected: (n) => deps.metrics.signalsRejected('otlp', n),
+      attributeNames: () =>
+        new Map(
+          deps.controller
+            .listFlags()
+            .flatMap((f) =>
+              f.plan.rollout?.opentelemetry ? [[f.plan.name, f.plan.rollout.opentelemetry]] : [],
+            ),
+        ),
+      arms: deps.arms,
+      clock: deps.controller.clock,
+      log: deps.log,
     }),
   );
 
@@ -86,10 +111,14 @@ export function createApp(deps: AppDeps) {
     now: deps.controller.clock,
   });
   app.use('/api/client/*', requireToken(deps.auth, ['client']));
-  app.route('/api/client', createClientRoutes(deps));
+  app.route('/api/client', createClientRoutes({ ...deps, signals: unleashSignals }));
+  app.route('/api/client', createDeltaRoutes(deps));
   app.route('/api/client', deps.streaming.routes);
   app.use('/api/frontend/*', frontendCors, requireToken(deps.auth, ['frontend']));
-  app.route('/api/frontend', createFrontendRoutes({ ...deps, now: deps.controller.clock }));
+  app.route(
+    '/api/frontend',
+    createFrontendRoutes({ ...deps, signals: unleashSignals, now: deps.controller.clock }),
+  );
   app.use('/ofrep/*', requireToken(deps.auth, ['client', 'frontend']));
   app.route('/ofrep/v1', createOfrepRoutes({ evaluator }));
 

@@ -10,7 +10,7 @@ import type { Verdict } from '../health/verdict.ts';
 import type { Controller } from '../rollout/controller.ts';
 import type { AuthEnv } from './auth.ts';
 
-const healthQuery = z.strictObject({
+export const healthQuery = z.strictObject({
   since: z
     .union([z.iso.datetime({ offset: true }), z.coerce.number().int().min(0)])
     .optional()

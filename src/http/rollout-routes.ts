@@ -10,7 +10,7 @@ import type { Controller, Flag } from '../rollout/controller.ts';
 import { flagView } from './admin-routes.ts';
 import type { AuthEnv } from './auth.ts';
 
-const actionBody = z.strictObject({
+export const actionBody = z.strictObject({
   reason: z.string().trim().min(1).max(1000).optional(),
   to: z.enum(['next', 'full']).optional(),
   force: z.boolean().optional().describe('start only: start although a matching alert is still firing'),

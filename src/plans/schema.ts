@@ -21,8 +21,40 @@ export const stageSchema = z.strictObject({
     .describe('Minimum treatment requests observed at this stage before it may advance.'),
 });
 
+export const signalSources = ['signals', 'prometheus'] as const;
+
+const promql = z.string().min(1).max(4000);
+
+/** PromQL templates, evaluated per arm with `$flag`, `$arm` and `$interval` substituted (and escaped). */
+export const prometheusQueriesSchema = z
+  .strictObject({
+    requests: promql
+      .optional()
+      .describe(
+        'Requests per interval for one arm, e.g. sum(increase(http_requests_total{flag="$flag",arm="$arm"}[$interval])).',
+      ),
+    errors: promql.optional().describe('Failed requests per interval for one arm (errors guardrails).'),
+    latency: promql
+      .optional()
+      .describe(
+        'Histogram buckets per interval for one arm, one series per `le`: sum by (le) (increase(…_bucket{…}[$interval])).',
+      ),
+    latencySum: promql
+      .optional()
+      .describe('Sum of latencies per interval for one arm (…_sum); estimated from the buckets when absent.'),
+    latencyUnit: z.enum(['s', 'ms']).optional().describe('Unit of the `le` bounds and the sum; default s.'),
+  })
+  .describe('Where a Prometheus-sourced guardrail reads its signals.');
+
 export const guardrailSchema = z.strictObject({
   metric: z.string().describe(`Health metric: one of ${knownMetrics.join(', ')}.`),
+  source: z
+    .enum(signalSources)
+    .optional()
+    .describe("Where this guardrail reads its signals; default: the rollout's source."),
+  prometheus: prometheusQueriesSchema
+    .optional()
+    .describe("Queries for this guardrail; fields given here override the rollout's."),
   worse: z.enum(['higher', 'lower']).describe('Which direction of the metric is a regression.'),
   quantile: z
     .number()
@@ -63,6 +95,34 @@ export const alertMatcherSchema = z.strictObject({
 
 export const rolloutSchema = z.strictObject({
   stages: z.array(stageSchema).min(1).describe('Percentages in increasing order, ending at 100.'),
+  source: z
+    .enum(signalSources)
+    .optional()
+    .describe(
+      'Where every guardrail reads its signals unless it names its own: pushed signals (default) or Prometheus.',
+    ),
+  prometheus: prometheusQueriesSchema
+    .optional()
+    .describe('PromQL templates for Prometheus-sourced guardrails.'),
+  opentelemetry: z
+    .strictObject({
+      flag: z
+        .string()
+        .min(1)
+        .max(255)
+        .optional()
+        .describe(
+          "Attribute whose value is this flag's name, when the service does not send feature_flag.key.",
+        ),
+      variant: z
+        .string()
+        .min(1)
+        .max(255)
+        .optional()
+        .describe('Attribute holding the variant (the arm), read before feature_flag.result.variant.'),
+    })
+    .optional()
+    .describe('OpenTelemetry attribute names this flag is reported under on POST /v1/metrics.'),
   guardrails: z.array(guardrailSchema).default([]),
   alerts: z.array(alertMatcherSchema).default([]).describe('Alerts whose labels match roll this flag back.'),
   onRegression: z.enum(['rollback', 'step-back', 'pause']).default('rollback'),
@@ -152,3 +212,4 @@ export type PlanInput = z.input<typeof planSchema>;
 export type Stage = z.output<typeof stageSchema>;
 export type Guardrail = z.output<typeof guardrailSchema>;
 export type Rollout = z.output<typeof rolloutSchema>;
+export type PrometheusQueries = z.output<typeof prometheusQueriesSchema>;

@@ -2,6 +2,7 @@
 import { RE2JS } from 're2js';
 import { parseDuration } from './duration.ts';
 import { knownMetrics, type Plan } from './schema.ts';
+import { measuresOf, queriesFor, sourceOf, templateProblems } from './signal-source.ts';
 
 export interface Problem {
   file: string;
@@ -78,6 +79,11 @@ export function checkPlan(plan: Plan, file: string): Problem[] {
     if ((g.metric === 'errors' || g.metric === 'conversions') && (g.max ?? 0) > 1) {
       add(`${at}.max`, `${g.metric} is a rate between 0 and 1`);
     }
+    if (sourceOf(plan, g) === 'prometheus') checkPrometheus(plan, i, add);
+  });
+  checkTemplates('rollout.prometheus', r.prometheus, add);
+  r.guardrails.forEach((g, i) => {
+    checkTemplates(`rollout.guardrails[${i}].prometheus`, g.prometheus, add);
   });
 
   r.alerts.forEach((a, i) => {
@@ -88,6 +94,35 @@ export function checkPlan(plan: Plan, file: string): Problem[] {
     }
   });
   return problems;
+}
+
+type Add = (path: string, reason: string) => void;
+
+/** A Prometheus-sourced guardrail needs a template for each measure its metric is computed from. */
+function checkPrometheus(plan: Plan, index: number, add: Add) {
+  const g = plan.rollout?.guardrails[index];
+  if (!g) return;
+  const at = `rollout.guardrails[${index}]`;
+  const needs = measuresOf[g.metric];
+  if (!needs) {
+    add(`${at}.source`, `${g.metric} cannot be read from Prometheus (errors and latency can)`);
+    return;
+  }
+  const q = queriesFor(plan, g);
+  for (const m of needs.required) {
+    if (!q[m])
+      add(
+        `${at}.prometheus.${m}`,
+        `a Prometheus ${g.metric} guardrail needs a ${m} query (here or in rollout.prometheus)`,
+      );
+  }
+}
+
+function checkTemplates(at: string, queries: Record<string, unknown> | undefined, add: Add) {
+  for (const [field, template] of Object.entries(queries ?? {})) {
+    if (field === 'latencyUnit' || typeof template !== 'string') continue;
+    for (const reason of templateProblems(template)) add(`${at}.${field}`, reason);
+  }
 }
 
 /** Checks the relations between plans: unique names, dependencies that exist and form no cycle. */

@@ -200,7 +200,8 @@ export function createOutboxSender(opts: SenderOptions) {
         pump();
       });
     },
-    stats: () => ({ ...stats, inFlight: inFlight.size, ...store.counts() }),
+    /** This process's deliveries, and the messages still waiting in the outbox (any process's). */
+    stats: () => ({ ...stats, inFlight: inFlight.size, pending: store.counts().pending }),
     /** Stops sending; undelivered messages stay in the outbox for the next start. */
     async stop(): Promise<void> {
       stopped = true;

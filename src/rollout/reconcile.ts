@@ -104,6 +104,15 @@ export function reconcile(plan: Plan, state: FlagState, verdict: Verdict, now: n
 function collectIntents(plan: Plan, state: FlagState, verdict: Verdict): Intent[] {
   const intents: Intent[] = [];
   const onRegression = plan.rollout?.onRegression ?? 'rollback';
+  // First among equals: when a source is down, that is the hold reason a person needs to read.
+  if (verdict.sourceProblem && state.phase === 'progressing') {
+    intents.push({
+      kind: 'hold',
+      key: 'source',
+      reason: `missing data: ${verdict.sourceProblem}`,
+      evidence: { sourceProblem: verdict.sourceProblem },
+    });
+  }
   for (const g of verdict.guardrails) {
     const evidence = { guardrail: g.name, status: g.status, ...g.evidence };
     const key = `${g.status}:${g.name}`;

@@ -30,6 +30,8 @@ export function createScheduler(deps: {
   clock: Clock;
   log: Logger;
   intervalMs: number;
+  /** How long each pass took, for /metrics. */
+  onTick?: (ms: number) => void;
 }) {
   const { controller, assess, clock, log } = deps;
   const latest = new Map<string, LatestVerdict>();
@@ -108,7 +110,14 @@ export function createScheduler(deps: {
   /** One pass over all due rollouts; a tick already in flight is joined, never run twice at once. */
   function tick(): Promise<TickReport> {
     if (running) return running;
-    running = runTick().finally(() => {
+    running = (async () => {
+      const started = performance.now();
+      try {
+        return await runTick();
+      } finally {
+        deps.onTick?.(performance.now() - started);
+      }
+    })().finally(() => {
       running = null;
     });
     return running;

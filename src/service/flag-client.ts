@@ -98,7 +98,14 @@ export function createFlagClient(deps: { log: Logger }) {
     async close(): Promise<void> {
       const sdk = unleash;
       unleash = undefined;
-      if (sdk) await sdk.destroyWithFlush().catch(() => sdk.destroy());
+      if (!sdk) return;
+      await sdk.destroyWithFlush().catch(() => sdk.destroy());
+      // unleash-client 6.12.1's destroy removes the repository's listeners, so a poll already in flight that
+      // fails afterwards (the server closing next) emits 'error' with no listener: an unhandled rejection.
+      (sdk as unknown as { repository?: { on(event: string, fn: () => void): void } }).repository?.on(
+        UnleashEvents.Error,
+        () => {},
+      );
     },
   };
 }
