@@ -128,11 +128,28 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     // Impact metrics without a flag context cannot be stored per arm; /metrics counts them instead.
     onUnattributedImpact: metrics.unattributedImpact,
   });
-  const flagHealth = createFlagHealth({
+  const assessed = createFlagHealth({
     store: signals.store,
     staleAfterMs: config.signals.staleAfterMs,
     historyMs: config.signals.historyMs,
   });
+  /**
+   * Reads (admin API, dashboard) take the verdict the last tick produced for the flag's current state when it is
+   * at most two tick intervals old; only a flag the scheduler does not tick (paused, not started) is assessed
+   * on demand.
+   */
+  let latestVerdict: (name: string) => { verdict: Verdict; version: number } | undefined = () => undefined;
+  const flagHealth: typeof assessed = {
+    ...assessed,
+    assess: (flag, now) => {
+      const latest = latestVerdict(flag.plan.name);
+      const fresh =
+        latest &&
+        latest.version === flag.state.version &&
+        now - latest.verdict.at <= 2 * config.tickIntervalMs;
+      return fresh ? latest.verdict : assessed.assess(flag, now);
+    },
+  };
   const ui = createUiRoutes({
     controller,
     flagHealth,
@@ -209,7 +226,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   };
   const scheduler = createScheduler({
     controller,
-    assess: (flag, now) => withSource(flag.plan.name, flagHealth.assess(flag, now)),
+    assess: (flag, now) => withSource(flag.plan.name, assessed.assess(flag, now)),
     assessAll: async (flags, now) => {
       const verdicts = await assessThread.assess(flags, now);
       for (const [name, v] of verdicts) if (!(v instanceof Error)) verdicts.set(name, withSource(name, v));
@@ -220,6 +237,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     log,
     intervalMs: config.tickIntervalMs,
   });
+  latestVerdict = scheduler.latest;
 
   const stops: Array<() => void | Promise<void>> = [];
   /** Retention of everything that grows with time; each part prunes on its own so one failure stops none. */

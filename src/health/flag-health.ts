@@ -13,6 +13,8 @@ export interface AssessedFlag {
     stageStartedAt: number | null;
     startedAt: number | null;
     watchSince: number | null;
+    /** The state's version, when known: a cached verdict is reused only for the state it was computed for. */
+    version?: number;
   };
   percent: number;
 }
