@@ -289,6 +289,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     readiness,
     notifier,
+    /** One pass of retention (also run every ten minutes once started). */
+    retention,
     prometheus,
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {

@@ -106,4 +106,25 @@ describe('bounded input', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
   });
+
+  it('forgets events, alerts and idempotency keys past their retention, keeping the newest event', async () => {
+    const { call, rg, clock } = setup();
+    await call('POST', '/api/alerts', { token: testTokens.alert, body: { labels: { alertname: 'Old' } } });
+    await call('POST', '/api/signals', {
+      token: testTokens.ingest,
+      headers: { 'idempotency-key': 'k-old' },
+      body: { records: [{ flag: 'checkout.new-flow', arm: 'control', at: clock(), requests: 1 }] },
+    });
+    await call('POST', '/api/admin/flags/checkout.new-flow/disable');
+    const count = (table: string) =>
+      (rg.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    expect(count('events')).toBeGreaterThan(1);
+    expect(count('alerts')).toBe(1);
+    expect(count('idempotency_keys')).toBe(1);
+    clock.advance(91 * 86_400_000);
+    rg.retention();
+    expect(count('events')).toBe(1);
+    expect(count('alerts')).toBe(0);
+    expect(count('idempotency_keys')).toBe(0);
+  });
 });
