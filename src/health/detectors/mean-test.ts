@@ -159,8 +159,9 @@ export function meanTestVerdict(state: MeanTestState): DetectorVerdict<MeanTestE
   }
   if (!evidence.warmedUp) {
     const need = `warm-up needs ${o.warmupUnits ?? 100} units and ${o.warmupEvents ?? 10} events per arm`;
-    const noControl =
-      state.control.count < (o.warmupUnits ?? 100) || state.control.nonZero < (o.warmupEvents ?? 10);
+    const short = (a: MeanStats) => a.count < (o.warmupUnits ?? 100) || a.nonZero < (o.warmupEvents ?? 10);
+    // Control is named as the reason when it is empty, or when it alone holds the test back.
+    const noControl = state.control.count === 0 || (short(state.control) && !short(state.treatment));
     if (!noControl) return { status: 'insufficient-data', summary: `mean: ${arms}; ${need}`, evidence };
     const head = state.control.count === 0 ? 'no control traffic' : 'too little control traffic';
     return {
