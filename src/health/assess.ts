@@ -40,20 +40,37 @@ export function seriesStart(ctx: Pick<AssessContext, 'now' | 'rolloutStartedAt' 
 
 const ceilMinute = (t: number) => Math.ceil(t / minuteMs) * minuteMs;
 
+/**
+ * What the guardrail tests fold: the intervals from the rollout start (or the last resume), or from completion
+ * when a holdback is watched for drift, and control's history before the start. One definition for assess and
+ * for the dashboard's charts of the same statistics.
+ */
+export function foldWindow(
+  plan: Plan,
+  intervals: readonly Interval[],
+  ctx: Pick<AssessContext, 'rolloutStartedAt' | 'stageStartedAt' | 'phase'>,
+  since: number,
+) {
+  const rolloutStart = ctx.rolloutStartedAt ?? since;
+  const stageStart = ctx.stageStartedAt ?? rolloutStart;
+  const drift = ctx.phase === 'completed' && (plan.rollout?.holdback ?? 0) > 0;
+  const from = Math.floor((drift ? stageStart : rolloutStart) / minuteMs) * minuteMs;
+  return {
+    window: intervals.filter((i) => i.start >= from),
+    history: intervals.filter((i) => i.start + i.width <= rolloutStart),
+    drift,
+    stageStart,
+  };
+}
+
 export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verdict {
   const intervals = toIntervals(series).filter((i) => i.start <= ctx.now);
-  const rolloutStart = ctx.rolloutStartedAt ?? series.since;
-  const stageStart = ctx.stageStartedAt ?? rolloutStart;
-  const before = (t: number) => intervals.filter((i) => i.start + i.width <= t);
-  const from = (t: number) => intervals.filter((i) => i.start >= Math.floor(t / minuteMs) * minuteMs);
+  const { window, history, drift, stageStart } = foldWindow(plan, intervals, ctx, series.since);
 
   const rollout = plan.rollout;
   const guardrails = rollout?.guardrails ?? [];
   // Bonferroni by kind (guardrailWeight): the family of guardrails keeps the plan's α.
   const alphas = guardrails.length ? splitAlpha(rollout?.alpha ?? 0.01, guardrails.map(guardrailWeight)) : [];
-  const drift = ctx.phase === 'completed' && (rollout?.holdback ?? 0) > 0;
-  const window = drift ? from(stageStart) : from(rolloutStart);
-  const history = before(rolloutStart);
   const verdicts = guardrails.map((g, index) =>
     assessGuardrail(g, index, {
       alpha: alphas[index] ?? 0.01,

@@ -26,14 +26,17 @@ export interface FlagHealthOptions {
 
 export type FlagHealth = ReturnType<typeof createFlagHealth>;
 
+/** Tests fold from the rollout start, or from the moment a person last resumed it (or promoted past a pause). */
+export const rolloutStartOf = (state: AssessedFlag['state']): number | null =>
+  state.watchSince ?? state.startedAt;
+
 export function createFlagHealth(deps: { store: SignalStore } & FlagHealthOptions) {
   const { store } = deps;
   const contextOf = (flag: AssessedFlag, now: number): AssessContext => {
     const ctx: AssessContext = {
       now,
       stageStartedAt: flag.state.stageStartedAt,
-      // Tests fold from the rollout start, or from the moment a person last resumed it.
-      rolloutStartedAt: flag.state.watchSince ?? flag.state.startedAt,
+      rolloutStartedAt: rolloutStartOf(flag.state),
       percent: flag.percent,
       phase: flag.state.phase,
     };

@@ -1,9 +1,10 @@
 // What the flag page draws per guardrail: both arms over time, and the sequential test's statistic against its threshold, refolded through the detectors' own steps.
-import { assessDefaults } from '../health/assess.ts';
+import { assessDefaults, foldWindow } from '../health/assess.ts';
 import { defaultRelative } from '../health/assess-guardrail.ts';
 import { initDrift, updateDrift } from '../health/detectors/drift.ts';
 import type { MeanStats } from '../health/detectors/mean-test.ts';
 import { tailThreshold } from '../health/detectors/tail-exceedance.ts';
+import { type AssessedFlag, rolloutStartOf } from '../health/flag-health.ts';
 import {
   type ArmStats,
   countAbove,
@@ -12,9 +13,9 @@ import {
   type Side,
   toIntervals,
 } from '../health/intervals.ts';
-import { type FlagSeries, minuteMs } from '../health/series.ts';
+import type { FlagSeries } from '../health/series.ts';
 import type { GuardrailVerdict } from '../health/verdict.ts';
-import type { Guardrail, Plan } from '../plans/schema.ts';
+import type { Guardrail } from '../plans/schema.ts';
 import { countsOf, countTrajectory, meanTrajectory, sloTrajectory } from './test-trajectory.ts';
 
 export type Point = [t: number, v: number];
@@ -33,24 +34,18 @@ export interface GuardrailTrajectory {
   statistic: { title: string; lines: Line[]; levels: Level[] } | null;
 }
 
-export interface TrajectoryFlag {
-  plan: Plan;
-  state: {
-    phase: string;
-    stageStartedAt: number | null;
-    startedAt: number | null;
-    watchSince: number | null;
-  };
-}
+export type TrajectoryFlag = Pick<AssessedFlag, 'plan' | 'state'>;
 
-/** The intervals assess folds for this flag now: from the rollout start (or the last resume), or from completion when watching for drift. */
-export function windowOf(flag: TrajectoryFlag, series: FlagSeries, now: number) {
+/** The intervals assess folds for this flag now, by assess's own definition. */
+function windowOf(flag: TrajectoryFlag, series: FlagSeries, now: number) {
   const intervals = toIntervals(series).filter((i) => i.start <= now);
-  const rolloutStart = flag.state.watchSince ?? flag.state.startedAt ?? series.since;
-  const drift = flag.state.phase === 'completed' && (flag.plan.rollout?.holdback ?? 0) > 0;
-  const from = drift ? (flag.state.stageStartedAt ?? rolloutStart) : rolloutStart;
-  const floor = Math.floor(from / minuteMs) * minuteMs;
-  return { intervals: intervals.filter((i) => i.start >= floor), drift };
+  const ctx = {
+    rolloutStartedAt: rolloutStartOf(flag.state),
+    stageStartedAt: flag.state.stageStartedAt,
+    phase: flag.state.phase,
+  };
+  const { window, drift } = foldWindow(flag.plan, intervals, ctx, series.since);
+  return { intervals: window, drift };
 }
 
 const num = (x: unknown, fallback: number) => (typeof x === 'number' && Number.isFinite(x) ? x : fallback);
