@@ -105,7 +105,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   /** Ready only while started, writes succeed and (when watching) the plan watcher is alive: each check says why. */
   const readiness = () => {
     const database = storage.status();
-    const plans = watcher ? watcher.status() : { alive: !config.watch || !ready, mode: 'off' as const };
+    // Watching but not started yet: not ready until the watcher runs.
+    const plans = watcher ? watcher.status() : { alive: !config.watch, mode: 'off' as const };
     const ok = ready && database.ok && (!config.watch || plans.alive);
     return { ok, checks: { started: ready, database, watcher: plans } };
   };

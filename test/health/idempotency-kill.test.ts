@@ -12,6 +12,14 @@ afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
 
+/** Batch i: one record of i + 1 control requests, so the stored total shows any batch stored twice or lost. */
+const batchBody = (i: number) =>
+  JSON.stringify({
+    records: [
+      { flag: 'checkout.new-flow', arm: 'control', at: '2026-11-02T10:00:00Z', requests: i + 1, errors: 0 },
+    ],
+  });
+
 describe('idempotent signals across kill -9', () => {
   it('stores every acknowledged batch exactly once while the server dies mid-request and batches are retried', async () => {
     const dataDir = tempDir();
@@ -26,17 +34,7 @@ describe('idempotent signals across kill -9', () => {
     let kills = 0;
     let replays = 0;
     for (let i = 0; i < batches; i++) {
-      const body = JSON.stringify({
-        records: [
-          {
-            flag: 'checkout.new-flow',
-            arm: 'control',
-            at: '2026-11-02T10:00:00Z',
-            requests: i + 1,
-            errors: 0,
-          },
-        ],
-      });
+      const body = batchBody(i);
       const key = `batch-${i}`;
       // Retried under the same key until acknowledged; about one post in five has the server killed under it.
       for (let attempt = 0; attempt < 10; attempt++) {
@@ -81,17 +79,7 @@ describe('idempotent signals across kill -9', () => {
           'content-type': 'application/json',
           'idempotency-key': `batch-${i}`,
         },
-        body: JSON.stringify({
-          records: [
-            {
-              flag: 'checkout.new-flow',
-              arm: 'control',
-              at: '2026-11-02T10:00:00Z',
-              requests: i + 1,
-              errors: 0,
-            },
-          ],
-        }),
+        body: batchBody(i),
       });
       expect(res.headers.get('idempotent-replayed')).toBe('true');
     }
