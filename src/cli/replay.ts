@@ -167,6 +167,8 @@ export function openVirtualRollout(opts: VirtualRolloutOptions) {
       ingest.ingest(records);
     },
     state: () => state,
+    /** Percent of users served the change now. */
+    percent: () => servedPercent(plan, state),
     /** Still progressing, or completed and watching a holdback: ticking can change something. */
     active: () => state.phase === 'progressing' || state.phase === 'completed',
     /** One reconcile pass at `now`; the decision when it changed the state, else null. */
