@@ -47,7 +47,11 @@ export function createFlagHealth(deps: { store: SignalStore } & FlagHealthOption
   /** The verdict now and the series it was computed from. */
   const check = (flag: AssessedFlag, now: number): { verdict: Verdict; series: FlagSeries } => {
     const ctx = contextOf(flag, now);
-    const series = store.series(flag.plan.name, seriesStart(ctx));
+    const since = seriesStart(ctx);
+    const series = store.series(flag.plan.name, since);
+    // Segment rows are read only for a plan that splits some guardrail by a context field.
+    if (flag.plan.rollout?.guardrails.some((g) => g.by !== undefined))
+      series.segments = store.segmentSeries(flag.plan.name, since);
     return { verdict: assess(flag.plan, series, ctx), series };
   };
   /** The scheduler's `assess` dependency (safe to pass detached). */
