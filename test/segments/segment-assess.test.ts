@@ -1,0 +1,160 @@
+// Per-segment tests over a real SQLite store: A/A across segments on seeded traffic, and values past the cap pooled into "(other)".
+import { describe, expect, it } from 'vitest';
+import { createFlagHealth } from '../../src/health/flag-health.ts';
+import { createSignalIngest } from '../../src/health/ingest.ts';
+import { maxStoredSegments, minuteMs } from '../../src/health/series.ts';
+import type { IntervalRecord } from '../../src/health/signal-schema.ts';
+import { silentLogger } from '../../src/log.ts';
+import { type Plan, planSchema } from '../../src/plans/schema.ts';
+import { reconcile } from '../../src/rollout/reconcile.ts';
+import type { FlagState } from '../../src/rollout/state.ts';
+import { openSignalDb } from '../helpers/signal-db.ts';
+import { binomial, seededRandom } from '../helpers/traffic.ts';
+
+const t0 = Date.parse('2026-11-02T00:00:00Z');
+
+const planWith = (guardrail: Record<string, unknown>): Plan =>
+  planSchema.parse({
+    name: 'f',
+    description: 'd',
+    owner: 'o',
+    type: 'release',
+    rollout: { stages: [{ percent: 10, bake: '24h' }, { percent: 100 }], guardrails: [guardrail] },
+  });
+
+function setup(plan: Plan) {
+  const db = openSignalDb();
+  const ingest = createSignalIngest({ db, clock: () => t0, log: silentLogger });
+  const health = createFlagHealth({ store: ingest.store });
+  const flag = {
+    plan,
+    state: { phase: 'progressing', stageStartedAt: t0, startedAt: t0, watchSince: null },
+    percent: 10,
+  };
+  return { ingest, assess: (now: number) => health.assess(flag, now) };
+}
+
+/** One minute per region and arm at `percent` % treatment; `rateOf` gives each region's treatment error rate. */
+function minuteOf(
+  at: number,
+  regions: Record<string, number>,
+  random: () => number,
+  rateOf: (region: string) => number = () => 0.01,
+): IntervalRecord[] {
+  return Object.entries(regions).flatMap(([segment, perMinute]) => {
+    const treatment = Math.round(perMinute * 0.1);
+    const control = perMinute - treatment;
+    return [
+      {
+        flag: 'f',
+        arm: 'treatment',
+        at,
+        segment,
+        requests: treatment,
+        errors: binomial(treatment, rateOf(segment), random),
+      },
+      { flag: 'f', arm: 'control', at, segment, requests: control, errors: binomial(control, 0.01, random) },
+    ];
+  });
+}
+
+describe('per-segment tests', () => {
+  it('A/A: eight regions of very different sizes over six hours roll back none of 20 seeded rollouts', () => {
+    const regions = { us: 3000, eu: 1500, ap: 800, sa: 400, af: 200, me: 100, oc: 50, an: 20 };
+    const plan = planWith({ metric: 'errors', worse: 'higher', by: 'region', maxSegments: 4 });
+    const minutes = 360;
+    let tested = 0;
+    let healthySegments = 0;
+    const regressed: string[] = [];
+    for (let seed = 1; seed <= 20; seed++) {
+      const { ingest, assess } = setup(plan);
+      const random = seededRandom(seed);
+      const records: IntervalRecord[] = [];
+      for (let m = 0; m < minutes; m++) records.push(...minuteOf(t0 + m * minuteMs, regions, random));
+      ingest.ingest(records);
+      // Alarms are sticky within a fold from the rollout start: one look at the end sees any crossing.
+      const verdict = assess(t0 + minutes * minuteMs);
+      const segments = verdict.guardrails.filter((g) => g.segment);
+      tested += segments.length;
+      healthySegments += segments.filter((g) => g.status === 'healthy').length;
+      for (const g of verdict.guardrails)
+        if (g.status === 'regressed') regressed.push(`seed ${seed}: ${g.name}`);
+    }
+    expect(regressed).toEqual([]);
+    // Every seed ran the four own segments and the pooled one, and the large ones had enough data to be judged.
+    expect(tested).toBe(20 * 5);
+    expect(healthySegments).toBeGreaterThanOrEqual(20 * 3);
+  }, 60_000);
+
+  it('pools values past maxSegments into "(other)", names them, and rolls back on a regression hidden there', () => {
+    // Same first minute for all: ties go by name, so ap and eu get tests of their own; us and zz are pooled.
+    const regions = { ap: 3000, eu: 1500, us: 800, zz: 100 };
+    const plan = planWith({ metric: 'errors', worse: 'higher', by: 'region', maxSegments: 2 });
+    const { ingest, assess } = setup(plan);
+    const random = seededRandom(3);
+    const records: IntervalRecord[] = [];
+    for (let m = 0; m < 40; m++)
+      records.push(...minuteOf(t0 + m * minuteMs, regions, random, (r) => (r === 'zz' ? 0.1 : 0.01)));
+    ingest.ingest(records);
+    const verdict = assess(t0 + 40 * minuteMs);
+    expect(verdict.guardrails.map((g) => [g.name, g.status])).toEqual([
+      ['errors (relative)', 'healthy'],
+      ['errors (relative) in region=ap', 'healthy'],
+      ['errors (relative) in region=eu', 'healthy'],
+      ['errors (relative) in region=(other)', 'regressed'],
+    ]);
+    const other = verdict.guardrails[3];
+    expect(other?.segment).toEqual({
+      field: 'region',
+      value: '(other)',
+      stream: '0|region=(other)',
+      pooledValues: 2,
+      pooledNames: ['us', 'zz'],
+      pooledUnnamed: false,
+    });
+    const state: FlagState = {
+      flag: 'f',
+      enabled: true,
+      phase: 'progressing',
+      stage: 0,
+      stageStartedAt: t0,
+      startedAt: t0,
+      watchSince: null,
+      phaseReason: null,
+      holdKey: null,
+      version: 1,
+      updatedAt: t0,
+    };
+    const decision = reconcile(plan, state, verdict, t0 + 40 * minuteMs);
+    expect(decision.decision.action).toBe('rollback');
+    expect(decision.decision.reason).toMatch(
+      /^errors \(relative\) in region=\(other\): errors [\d.]+ % in treatment .* \(2 values pooled: us, zz\); the whole population is healthy \(errors [\d.]+ % in treatment against [\d.]+ % in control/,
+    );
+  });
+
+  it('stores at most 100 values per flag; the rest go to "(other)" unnamed, counted in its verdict', () => {
+    const plan = planWith({ metric: 'errors', worse: 'higher', by: 'tenant', maxSegments: 3 });
+    const { ingest, assess } = setup(plan);
+    const records: IntervalRecord[] = [];
+    for (let k = 0; k < maxStoredSegments + 5; k++)
+      for (const arm of ['treatment', 'control'])
+        records.push({ flag: 'f', arm, at: t0, segment: `tenant-${k}`, requests: 10, errors: 0 });
+    ingest.ingest(records);
+    const verdict = assess(t0 + minuteMs);
+    const names = verdict.guardrails.map((g) => g.name);
+    expect(names).toEqual([
+      'errors (relative)',
+      'errors (relative) in tenant=tenant-0',
+      'errors (relative) in tenant=tenant-1',
+      'errors (relative) in tenant=tenant-10',
+      'errors (relative) in tenant=(other)',
+    ]);
+    const other = verdict.guardrails.at(-1);
+    expect(other?.segment).toMatchObject({ pooledValues: maxStoredSegments - 3, pooledUnnamed: true });
+    // Nothing is dropped: the pooled segment holds every request the first three do not.
+    expect(other?.evidence).toMatchObject({ treatment: { requests: (maxStoredSegments + 2) * 10 } });
+    // Small segments waiting for data hold nothing: the whole population decides.
+    expect(other?.advisory).toBe(true);
+    expect(verdict.status).toBe(verdict.guardrails[0]?.status);
+  });
+});
