@@ -1,5 +1,6 @@
 // Reads what assess needs for one flag from the signal store and assesses it: the scheduler, the health API and replay share this.
 import type { Plan } from '../plans/schema.ts';
+import { segmentFieldOf } from '../plans/signal-source.ts';
 import { type AssessContext, assess, seriesStart } from './assess.ts';
 import type { FlagSeries } from './series.ts';
 import type { SignalStore } from './signal-store.ts';
@@ -50,8 +51,7 @@ export function createFlagHealth(deps: { store: SignalStore } & FlagHealthOption
     const since = seriesStart(ctx);
     const series = store.series(flag.plan.name, since);
     // Segment rows are read only for a plan that splits some guardrail by a context field.
-    if (flag.plan.rollout?.guardrails.some((g) => g.by !== undefined))
-      series.segments = store.segmentSeries(flag.plan.name, since);
+    if (segmentFieldOf(flag.plan) !== undefined) series.segments = store.segmentSeries(flag.plan.name, since);
     return { verdict: assess(flag.plan, series, ctx), series };
   };
   /** The scheduler's `assess` dependency (safe to pass detached). */
