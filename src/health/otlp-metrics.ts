@@ -2,7 +2,7 @@
 import { createCumulativeStreams, type HistogramDelta } from './cumulative-streams.ts';
 import type { OtlpHistogramPoint, OtlpKeyValue, OtlpMetricsRequest } from './otlp-wire.ts';
 import { temporality } from './otlp-wire.ts';
-import { type IntervalRecord, intervalRecordSchema, maxFutureMs, segmentPattern } from './signal-schema.ts';
+import { type IntervalRecord, intervalRecordSchema, isSegment, maxFutureMs } from './signal-schema.ts';
 
 /** The OpenTelemetry semantic conventions Rollgate reads (feature-flag and HTTP server). */
 export const otelNames = {
@@ -153,7 +153,7 @@ export function createOtlpMetricsMapper(deps: {
     const arm = armOf(arms, p.attributes, variantKeys);
     if (typeof arm !== 'string') return reject(arm.reason);
     const segment = segmentKey === undefined ? undefined : str(p.attributes, segmentKey);
-    if (segment !== undefined && !(segment.length <= 100 && segmentPattern.test(segment)))
+    if (segment !== undefined && !isSegment(segment))
       return reject(
         `${segmentKey} "${segment.slice(0, 100)}" is not a segment value (letters, digits, . _ : @ / + -)`,
       );

@@ -89,6 +89,9 @@ export const latencyHistogramSchema = z
 /** Segment values as senders name regions, tenants and tiers; "(other)", the pooled segment, is not one. */
 export const segmentPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$/;
 
+/** Whether a label or attribute value can be stored as a segment (what the record schema accepts). */
+export const isSegment = (value: string): boolean => value.length <= 100 && segmentPattern.test(value);
+
 const identity = {
   flag: z.string().regex(flagNamePattern, 'must be a flag name (lower-case letters, digits, ".", "_", "-")'),
   arm: z
