@@ -13,14 +13,28 @@ import { binomial, seededRandom } from '../helpers/traffic.ts';
 
 const t0 = Date.parse('2026-11-02T00:00:00Z');
 
-const planWith = (guardrail: Record<string, unknown>): Plan =>
+const planWith = (guardrail: Record<string, unknown>, bake = '24h'): Plan =>
   planSchema.parse({
     name: 'f',
     description: 'd',
     owner: 'o',
     type: 'release',
-    rollout: { stages: [{ percent: 10, bake: '24h' }, { percent: 100 }], guardrails: [guardrail] },
+    rollout: { stages: [{ percent: 10, bake }, { percent: 100 }], guardrails: [guardrail] },
   });
+
+const progressing: FlagState = {
+  flag: 'f',
+  enabled: true,
+  phase: 'progressing',
+  stage: 0,
+  stageStartedAt: t0,
+  startedAt: t0,
+  watchSince: null,
+  phaseReason: null,
+  holdKey: null,
+  version: 1,
+  updatedAt: t0,
+};
 
 function setup(plan: Plan) {
   const db = openSignalDb();
@@ -112,20 +126,7 @@ describe('per-segment tests', () => {
       pooledNames: ['us', 'zz'],
       pooledUnnamed: false,
     });
-    const state: FlagState = {
-      flag: 'f',
-      enabled: true,
-      phase: 'progressing',
-      stage: 0,
-      stageStartedAt: t0,
-      startedAt: t0,
-      watchSince: null,
-      phaseReason: null,
-      holdKey: null,
-      version: 1,
-      updatedAt: t0,
-    };
-    const decision = reconcile(plan, state, verdict, t0 + 40 * minuteMs);
+    const decision = reconcile(plan, progressing, verdict, t0 + 40 * minuteMs);
     expect(decision.decision.action).toBe('rollback');
     expect(decision.decision.reason).toMatch(
       /^errors \(relative\) in region=\(other\): errors [\d.]+ % in treatment .* \(2 values pooled: us, zz\); the whole population is healthy \(errors [\d.]+ % in treatment against [\d.]+ % in control/,
@@ -156,5 +157,23 @@ describe('per-segment tests', () => {
     // Small segments waiting for data hold nothing: the whole population decides.
     expect(other?.advisory).toBe(true);
     expect(verdict.status).toBe(verdict.guardrails[0]?.status);
+  });
+
+  it('a small segment waiting for data holds the rollout only when the plan says requireEachSegment', () => {
+    const regions = { us: 5000, tiny: 10 };
+    const decide = (requireEachSegment: boolean) => {
+      const plan = planWith({ metric: 'errors', worse: 'higher', by: 'region', requireEachSegment }, '0s');
+      const { ingest, assess } = setup(plan);
+      const random = seededRandom(5);
+      const records: IntervalRecord[] = [];
+      for (let m = 0; m < 30; m++) records.push(...minuteOf(t0 + m * minuteMs, regions, random));
+      ingest.ingest(records);
+      return reconcile(plan, progressing, assess(t0 + 30 * minuteMs), t0 + 30 * minuteMs).decision;
+    };
+    expect(decide(false)).toMatchObject({ action: 'complete' });
+    expect(decide(false).reason).toMatch(/\(region: 1 of 2 segments healthy, 1 not yet judged\)$/);
+    const held = decide(true);
+    expect(held.action).toBe('hold');
+    expect(held.reason).toMatch(/^waiting for data on errors \(relative\) in region=tiny: /);
   });
 });
