@@ -2,10 +2,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.ts';
-import { createRollgate } from '../../src/main.ts';
-import { prometheusBinary, startPrometheus, waitFor } from '../helpers/prometheus.ts';
-import { makeFlagsDir, testConfig, testTokens } from '../helpers/rollgate.ts';
+import {
+  prometheusBinary,
+  startPrometheus,
+  startRollgateOnPrometheus,
+  waitFor,
+} from '../helpers/prometheus.ts';
+import { makeFlagsDir } from '../helpers/rollgate.ts';
 
 const haveProm = fs.existsSync(prometheusBinary);
 
@@ -59,44 +62,25 @@ rollout:
 
 let exporter: Awaited<ReturnType<typeof startExporter>>;
 let prom: Awaited<ReturnType<typeof startPrometheus>> | undefined;
-let rg: ReturnType<typeof createRollgate>;
-let url: string;
+let started: Awaited<ReturnType<typeof startRollgateOnPrometheus>> | undefined;
 
 beforeAll(async () => {
   if (!haveProm) return;
   exporter = await startExporter();
   prom = await startPrometheus([exporter.target]);
-  const config = testConfig({
-    flagsDir: makeFlagsDir([], { 'regions.yaml': plan }),
-    env: {
-      ROLLGATE_PROMETHEUS_URL: prom.url,
-      ROLLGATE_PROMETHEUS_STEP: '5s',
-      ROLLGATE_PROMETHEUS_DELAY: '2s',
-      ROLLGATE_TICK_INTERVAL: '250ms',
-    },
-  });
-  rg = createRollgate(config, { log: silentLogger });
-  ({ url } = await rg.start());
+  started = await startRollgateOnPrometheus(prom.url, makeFlagsDir([], { 'regions.yaml': plan }));
 }, 90_000);
 
 afterAll(async () => {
   if (!haveProm) return;
-  await rg?.stop();
+  await started?.rg.stop();
   await prom?.stop();
   await exporter?.stop();
 });
 
-const admin = async (method: string, path: string) => {
-  const res = await fetch(`${url}/api/admin/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${testTokens.admin}`, 'content-type': 'application/json' },
-    body: method === 'POST' ? '{}' : undefined,
-  });
-  return (await res.json()) as { flag: { phase: string; phaseReason: string | null } };
-};
-
 describe.skipIf(!haveProm)('segments from Prometheus', () => {
   it('reads each region from a label named like by: and rolls back naming eu', async () => {
+    const { rg, admin } = started as NonNullable<typeof started>;
     await admin('POST', 'flags/prom.regions/rollout/start');
     const rolledBack = await waitFor(
       'prom.regions to roll back',
