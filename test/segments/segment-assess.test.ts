@@ -176,4 +176,26 @@ describe('per-segment tests', () => {
     expect(held.action).toBe('hold');
     expect(held.reason).toMatch(/^waiting for data on errors \(relative\) in region=tiny: /);
   });
+
+  it('rolls segment minutes up into hours and ages them out with the whole population', () => {
+    const plan = planWith({ metric: 'errors', worse: 'higher', by: 'region' });
+    const { ingest } = setup(plan);
+    const random = seededRandom(9);
+    const records: IntervalRecord[] = [];
+    for (let m = 0; m < 120; m++) records.push(...minuteOf(t0 + m * minuteMs, { eu: 100 }, random));
+    ingest.ingest(records);
+    const total = (since: number) =>
+      ingest.store
+        .segmentSeries('f', since)
+        .points.filter((p) => p.metric === 'errors')
+        .reduce((sum, p) => sum + p.count, 0);
+    const widths = () => new Set(ingest.store.segmentSeries('f', 0).points.map((p) => p.width));
+    ingest.store.prune(t0 + 3 * 3_600_000, { rawRetentionMs: 3_600_000, retentionMs: 30 * 86_400_000 });
+    expect(total(0)).toBe(120 * 100);
+    expect(widths()).toEqual(new Set([3_600_000]));
+    ingest.store.prune(t0 + 40 * 86_400_000, { rawRetentionMs: 3_600_000, retentionMs: 30 * 86_400_000 });
+    expect(total(0)).toBe(0);
+    // Its value is forgotten with its data, so it does not keep a place among the first maxSegments.
+    expect(ingest.store.segmentSeries('f', 0).values).toEqual([]);
+  });
 });

@@ -45,7 +45,7 @@ async function start() {
     });
     return { status: res.status, body: await res.json() };
   };
-  return { rg, clock, call };
+  return { rg, clock, call, url };
 }
 
 describe('a guardrail split by region', () => {
@@ -139,5 +139,32 @@ describe('a guardrail split by region', () => {
       advisory: true,
       evidence: { treatment: { requests: 1, events: 1 }, control: { requests: 10, events: 1 } },
     });
+  });
+
+  it('stores a keyed segmented batch once, however often it is retried', async () => {
+    const { rg, clock, url } = await start();
+    const body = JSON.stringify({
+      records: [
+        { flag: 'checkout.new-flow', arm: 'control', at: clock(), segment: 'eu', requests: 10, errors: 1 },
+      ],
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${url}/api/signals`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${testTokens.ingest}`,
+          'content-type': 'application/json',
+          'idempotency-key': 'batch-1',
+        },
+        body,
+      });
+      expect(res.status).toBe(200);
+    }
+    const rows = rg.db
+      .prepare<[], { segment: string; count: number }>(
+        "SELECT segment, count FROM signal_segment_buckets WHERE metric = 'errors'",
+      )
+      .all();
+    expect(rows).toEqual([{ segment: 'eu', count: 10 }]);
   });
 });
