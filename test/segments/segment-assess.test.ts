@@ -117,6 +117,12 @@ describe('per-segment tests', () => {
       ['errors (relative) in region=eu', 'healthy'],
       ['errors (relative) in region=(other)', 'regressed'],
     ]);
+    // The budget: half the guardrail's 0.01 to the whole population, half over maxSegments + 1 = 3 segment tests;
+    // the late-onset threshold A = 1e5 grows by the same factors.
+    expect(verdict.guardrails.map((g) => g.evidence.alpha)).toEqual([0.005, 0.01 / 6, 0.01 / 6, 0.01 / 6]);
+    expect(verdict.guardrails.map((g) => g.evidence.logDetectorThreshold)).toEqual(
+      [2e5, 6e5, 6e5, 6e5].map((a) => Number(Math.log(a).toPrecision(4))),
+    );
     const other = verdict.guardrails[3];
     expect(other?.segment).toEqual({
       field: 'region',
