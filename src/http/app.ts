@@ -8,6 +8,7 @@ import type { ArmsOf } from '../health/arms.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
+import { segmentFieldOf } from '../plans/signal-source.ts';
 import type { Controller } from '../rollout/controller.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
 import { createAdminRoutes } from './admin-routes.ts';
@@ -93,11 +94,11 @@ export function createApp(deps: AppDeps) {
       onRejected: (n) => deps.metrics.signalsRejected('otlp', n),
       attributeNames: () =>
         new Map(
-          deps.controller
-            .listFlags()
-            .flatMap((f) =>
-              f.plan.rollout?.opentelemetry ? [[f.plan.name, f.plan.rollout.opentelemetry]] : [],
-            ),
+          deps.controller.listFlags().flatMap((f) => {
+            const segment = segmentFieldOf(f.plan);
+            const names = { ...f.plan.rollout?.opentelemetry, ...(segment ? { segment } : {}) };
+            return Object.keys(names).length ? [[f.plan.name, names]] : [];
+          }),
         ),
       arms: deps.arms,
       clock: deps.controller.clock,
