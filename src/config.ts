@@ -41,22 +41,31 @@ const tokenList = <K extends string>(kind: K) =>
       return tokens;
     });
 
+const durationOf = (raw: string, min: string, ctx: z.RefinementCtx): number => {
+  const ms = parseDuration(raw);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${raw}" is not a duration such as 5s, 10m or 1h` });
+    return z.NEVER;
+  }
+  if (ms < (parseDuration(min) ?? 0)) {
+    ctx.addIssue({ code: 'custom', message: `"${raw}" is shorter than the minimum ${min}` });
+    return z.NEVER;
+  }
+  return ms;
+};
+
 const duration = (fallback: string, min: string) =>
   z
     .string()
     .default(fallback)
-    .transform((raw, ctx) => {
-      const ms = parseDuration(raw);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${raw}" is not a duration such as 5s, 10m or 1h` });
-        return z.NEVER;
-      }
-      if (ms < (parseDuration(min) ?? 0)) {
-        ctx.addIssue({ code: 'custom', message: `"${raw}" is shorter than the minimum ${min}` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+    .transform((raw, ctx) => durationOf(raw, min, ctx));
+
+/** A duration, or off (unset or "off"): undefined. */
+const optionalDuration = (min: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => (raw === undefined || raw === 'off' ? undefined : durationOf(raw, min, ctx)));
 
 const bool = (fallback: boolean) =>
   z
@@ -123,6 +132,8 @@ export const envSchema = z.object({
   ROLLGATE_PROMETHEUS_DELAY: duration('30s', '0'),
   ROLLGATE_PROMETHEUS_TIMEOUT: duration('10s', '100ms'),
   ROLLGATE_PROMETHEUS_MAX_SERIES: z.coerce.number().int().min(1).max(10_000).default(100),
+  // Scheduled rollback drills: off unless set.
+  ROLLGATE_DRILL_INTERVAL: optionalDuration('5m'),
 });
 
 export interface Config {
@@ -172,6 +183,8 @@ export interface Config {
     timeoutMs: number;
     maxSeries: number;
   };
+  /** How often a rollback drill runs on its own; undefined: only when asked (rollgate drill). */
+  drill: { intervalMs: number | undefined };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -240,6 +253,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         timeoutMs: e.ROLLGATE_PROMETHEUS_TIMEOUT,
         maxSeries: e.ROLLGATE_PROMETHEUS_MAX_SERIES,
       },
+      drill: { intervalMs: e.ROLLGATE_DRILL_INTERVAL },
     },
   };
 }
