@@ -7,8 +7,8 @@ import { signalRecordSchema } from '../health/signal-schema.ts';
 import { rolloutActions } from '../rollout/actions.ts';
 import { eventsQuery, reasonBody } from './admin-routes.ts';
 import { listQuery } from './alert-routes.ts';
-import { healthQuery } from './health-routes.ts';
 import { drillBody } from './drill-routes.ts';
+import { healthQuery } from './health-routes.ts';
 import { actionBody } from './rollout-routes.ts';
 
 export interface Operation {
@@ -152,7 +152,10 @@ export const operations: Operation[] = [
     tag: 'admin',
     tokens: ['admin'],
     body: drillBody,
-    responses: { 202: 'drill started (read it with GET /api/admin/drill)', 409: 'a drill is already running' },
+    responses: {
+      202: 'drill started (read it with GET /api/admin/drill)',
+      409: 'a drill is already running',
+    },
   }),
   op({
     method: 'get',
