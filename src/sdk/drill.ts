@@ -163,7 +163,7 @@ export function createDrills(deps: {
         flag: name,
         holdbackPercent,
         status: 'fail',
-        summary: `${name}'s holdback is worse than the rolled-out path on ${worse.name} (arms swapped, "treatment" below is the holdback): ${worse.summary}. Rolling back would move everyone onto it.`,
+        summary: `${name}'s holdback is worse than the rolled-out path (its guardrails run with the arms swapped, so "treatment" is the holdback): ${worse.summary}. Rolling back would move everyone onto it.`,
         numbers: { ...numbers, guardrail: worse.name },
       };
     }
