@@ -262,8 +262,8 @@ export function createDrills(deps: {
       status === 'no-instances'
         ? `No SDK instance was seen in the last ${recentMs / 60_000} min: the drill reached nobody and vouches for nothing.${holdbackLine}`
         : status === 'failed'
-          ? `${missed.length} of ${targets.length} SDK instance(s) did not hold the drill's change within ${timeoutMs / 1000} s and would not see a rollback: ${missed.slice(0, 10).join(', ')}${missed.length > 10 ? ', …' : ''}.${holdbackLine}`
-          : `All ${targets.length} SDK instance(s) held the drill's change, the slowest after ${slowest / 1000} s.${holdbackLine}`;
+          ? `${missed.length} of ${targets.length} SDK instance(s) did not hold the drill's change within ${(timeoutMs / 1000).toFixed(1)} s and would not see a rollback: ${missed.slice(0, 10).join(', ')}${missed.length > 10 ? ', …' : ''}.${holdbackLine}`
+          : `All ${targets.length} SDK instance(s) held the drill's change, the slowest after ${(slowest / 1000).toFixed(1)} s.${holdbackLine}`;
     const result: DrillRun = {
       ...last,
       status,
