@@ -400,6 +400,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ready = false;
       for (const stop of stops.reverse()) await stop();
       await scheduler.stop();
+      await drills.stop(); // a no-op when start already stopped it; ends a drill run without start
       await assessThread.close();
       await service?.stop(); // a no-op when start already stopped it
       db.close();

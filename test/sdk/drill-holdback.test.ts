@@ -113,3 +113,34 @@ describe('ROLLGATE_DRILL_INTERVAL', () => {
     ]);
   });
 });
+
+describe('drill scheduling and shutdown', () => {
+  it('runs drills on a schedule, as the drill scheduler', async () => {
+    const { rg } = await completed();
+    rg.drills.schedule(50);
+    await expect.poll(() => rg.drills.current()?.status, { timeout: 5000 }).toBe('no-instances');
+    expect(rg.drills.current()?.actor).toBe('drill-scheduler');
+    expect(rg.drills.current()?.reason).toBe('scheduled rollback drill');
+  });
+
+  it('a shutdown ends a running drill at once: the flag is restored and the run recorded as failed', async () => {
+    const { rg } = await completed();
+    // An instance that polled once and will not again.
+    rg.sdks.fetched(
+      { 'unleash-appname': 'checkout', 'unleash-instanceid': 'pod-z' },
+      rg.served.current().revision,
+      rg.served.current().etag,
+      'poll',
+    );
+    const { run, done } = rg.drills.start('ops', { timeoutMs: 60_000 });
+    expect(run.status).toBe('running');
+    expect(rg.served.current().byName.get('rollgate.drill')?.enabled).toBe(true);
+    const started = Date.now();
+    await rg.stop();
+    open.splice(0);
+    const drill = await done;
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(drill).toMatchObject({ status: 'failed', missed: ['checkout/pod-z'] });
+    expect(rg.served.current().byName.has('rollgate.drill')).toBe(false);
+  });
+});
