@@ -308,15 +308,15 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     sdks,
     drills,
     /** Writes the SDK instances seen since the last flush (also every ten seconds once started). */
-    flushSdkInstances: () => sdkStore.flush(sdks, clock()),
+    flushSdkInstances: () => sdkStore.flush(sdks, clock(), { all: true }),
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
       // Retention (minute buckets roll up into hours, then age out; old events, alerts and keys go) is cheap
       // enough to run every ten minutes; the storage probe runs every five seconds.
       retention();
-      const flushSdks = () => {
+      const flushSdks = (all = false) => {
         try {
-          sdkStore.flush(sdks, clock());
+          sdkStore.flush(sdks, clock(), { all });
         } catch (err) {
           storage.fault(err);
           log.error('sdk instance flush failed', { err });
@@ -325,12 +325,12 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       const timers = [
         setInterval(retention, 600_000),
         setInterval(() => storage.probe(), 5_000),
-        setInterval(flushSdks, 10_000),
+        setInterval(() => flushSdks(), 10_000),
       ];
       for (const t of timers) t.unref();
       stops.push(() => {
         for (const t of timers) clearInterval(t);
-        flushSdks();
+        flushSdks(true);
       });
       // A drill in progress at shutdown stops waiting, restores its flag and records what it saw.
       if (config.drill.intervalMs) drills.schedule(config.drill.intervalMs);

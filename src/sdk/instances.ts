@@ -36,6 +36,11 @@ export const instanceLimits = {
   maxVersionLength: 60,
   /** Registered instances not seen for this long are dropped from the table when it is flushed. */
   retentionMs: 30 * 86_400_000,
+  /**
+   * Rows written per periodic flush: 10,000 instances would hold the event loop for about 60 ms (250 ms on a
+   * loaded machine) in one go; the rest wait for the next flush (the registry in memory is what is read).
+   */
+  maxFlushRows: 1000,
 };
 
 /** A header or body string cut to `max` characters; anything that is not a string is nothing. */
@@ -211,10 +216,17 @@ export function createSdkRegistry(deps: { now: () => number; limits?: Partial<ty
       revisionListeners.add(listener);
       return () => revisionListeners.delete(listener);
     },
-    /** Instances changed since the last call, and those evicted: what a flush writes. */
-    drain() {
-      const changed = [...dirty].map((i) => ({ ...i }));
-      dirty.clear();
+    /**
+     * Up to `max` instances changed since they were last drained (those waiting longest first; the rest stay for
+     * the next call), and those evicted: what a flush writes.
+     */
+    drain(max = Number.POSITIVE_INFINITY) {
+      const changed: SdkInstance[] = [];
+      for (const i of dirty) {
+        if (changed.length >= max) break;
+        changed.push({ ...i });
+        dirty.delete(i);
+      }
       return { changed, evicted: evicted.splice(0) };
     },
     /** Loads stored instances (oldest first, so the map's order is recency again). */
@@ -292,8 +304,8 @@ export function createSdkInstanceStore(db: Db) {
 
   return {
     /** Writes what the registry drained, drops what it evicted and what is past retention, keeps the cap. */
-    flush(registry: SdkRegistry, now: number): number {
-      const { changed, evicted } = registry.drain();
+    flush(registry: SdkRegistry, now: number, opts: { all?: boolean } = {}): number {
+      const { changed, evicted } = registry.drain(opts.all ? undefined : registry.limits.maxFlushRows);
       const { maxInstances, retentionMs } = registry.limits;
       db.transaction(() => {
         for (const i of changed) upsert.run({ ...i, streamOpen: i.streamOpen ? 1 : 0 });

@@ -154,7 +154,7 @@ describe('hostile SDK identities', () => {
 
   it('keeps at most maxInstances, evicting the one seen longest ago, in memory and in the table', () => {
     let now = 1_000_000;
-    const sdks = createSdkRegistry({ now: () => now, limits: { maxInstances: 3 } });
+    const sdks = createSdkRegistry({ now: () => now, limits: { maxInstances: 3, maxFlushRows: 2 } });
     const db = openDb(path.join(tempDir('rollgate-sdk-'), 'rollgate.db'));
     migrate(db, migrationsDir);
     const store = createSdkInstanceStore(db);
@@ -162,19 +162,22 @@ describe('hostile SDK identities', () => {
       sdks.fetched(poller(id), 1, '"e1"', 'poll');
       now += 2000;
     }
-    store.flush(sdks, now);
+    // A periodic flush writes at most maxFlushRows; the rest wait for the next one.
+    expect(store.flush(sdks, now)).toBe(2);
+    expect(store.flush(sdks, now)).toBe(1);
+    expect(store.flush(sdks, now)).toBe(0);
     // a polls again: b is now the one seen longest ago, and goes when d arrives.
     sdks.fetched(poller('a'), 2, '"e2"', 'poll');
     now += 2000;
     sdks.fetched(poller('d'), 2, '"e2"', 'poll');
     expect(sdks.size()).toBe(3);
+    expect(store.flush(sdks, now, { all: true })).toBe(2);
     expect(
       sdks
         .list()
         .map((i) => i.instanceId)
         .sort(),
     ).toEqual(['a', 'c', 'd']);
-    store.flush(sdks, now);
     const rows = db.prepare('SELECT instance_id, revision FROM sdk_instances ORDER BY instance_id').all();
     expect(rows).toEqual([
       { instance_id: 'a', revision: 2 },
