@@ -41,31 +41,35 @@ const tokenList = <K extends string>(kind: K) =>
       return tokens;
     });
 
-const durationOf = (raw: string, min: string, ctx: z.RefinementCtx): number => {
-  const ms = parseDuration(raw);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${raw}" is not a duration such as 5s, 10m or 1h` });
-    return z.NEVER;
-  }
-  if (ms < (parseDuration(min) ?? 0)) {
-    ctx.addIssue({ code: 'custom', message: `"${raw}" is shorter than the minimum ${min}` });
-    return z.NEVER;
-  }
-  return ms;
-};
-
 const duration = (fallback: string, min: string) =>
   z
     .string()
     .default(fallback)
-    .transform((raw, ctx) => durationOf(raw, min, ctx));
+    .transform((raw, ctx) => {
+      const ms = parseDuration(raw);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${raw}" is not a duration such as 5s, 10m or 1h` });
+        return z.NEVER;
+      }
+      if (ms < (parseDuration(min) ?? 0)) {
+        ctx.addIssue({ code: 'custom', message: `"${raw}" is shorter than the minimum ${min}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
-/** A duration, or off (unset or "off"): undefined. */
+/** A duration checked as `duration` checks it, or off (unset or "off"): undefined. */
 const optionalDuration = (min: string) =>
   z
     .string()
     .optional()
-    .transform((raw, ctx) => (raw === undefined || raw === 'off' ? undefined : durationOf(raw, min, ctx)));
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === 'off') return undefined;
+      const parsed = duration(raw, min).safeParse(raw);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      return z.NEVER;
+    });
 
 const bool = (fallback: boolean) =>
   z
