@@ -3,6 +3,8 @@ import { z } from 'zod';
 
 export const durationPattern = /^(0|(\d+(\.\d+)?(ms|s|m|h|d))+)$/;
 export const flagNamePattern = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+/** Served by Rollgate itself during a rollback drill (src/sdk/drill.ts): no plan may take it. */
+export const DRILL_FLAG = 'rollgate.drill';
 const contextField = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 /** The most values one `by:` guardrail may test on their own: the budget is split across them in advance. */
@@ -214,7 +216,10 @@ export const dependencySchema = z.strictObject({
 
 export const planSchema = z
   .strictObject({
-    name: z.string().regex(flagNamePattern, 'lower-case letters, digits, ".", "_" and "-", at most 100'),
+    name: z
+      .string()
+      .regex(flagNamePattern, 'lower-case letters, digits, ".", "_" and "-", at most 100')
+      .refine((n) => n !== DRILL_FLAG, `"${DRILL_FLAG}" is reserved for rollback drills`),
     description: z.string().min(1),
     owner: z.string().min(1),
     type: z.enum(['release', 'experiment', 'operational', 'kill-switch']),
