@@ -86,6 +86,9 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4242),
   ROLLGATE_FLAGS_DIR: z.string().min(1).default('./flags'),
   ROLLGATE_DATA_DIR: z.string().min(1).default('./data'),
+  ROLLGATE_DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
   ROLLGATE_ADMIN_TOKENS: tokenList('admin'),
   ROLLGATE_CLIENT_TOKENS: tokenList('client'),
   ROLLGATE_FRONTEND_TOKENS: tokenList('frontend'),
@@ -131,6 +134,8 @@ export interface Config {
   flagsDir: string;
   dataDir: string;
   dbFile: string;
+  /** PostgreSQL instead of the SQLite file: several replicas can share it. Holds a password: log it redacted. */
+  databaseUrl: string | undefined;
   tokens: Token[];
   logLevel: LogLevel | 'silent';
   watch: boolean;
@@ -198,6 +203,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       flagsDir: path.resolve(cwd, e.ROLLGATE_FLAGS_DIR),
       dataDir,
       dbFile: path.join(dataDir, 'rollgate.db'),
+      databaseUrl: e.ROLLGATE_DATABASE_URL,
       tokens: [
         ...e.ROLLGATE_ADMIN_TOKENS,
         ...e.ROLLGATE_CLIENT_TOKENS,

@@ -8,6 +8,8 @@ import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
+import { openPostgres, redactUrl } from './db/postgres.ts';
+import type { SqlDb } from './db/sql.ts';
 import { createStorageHealth } from './db/storage-health.ts';
 import { createAssessThread } from './health/assess-thread.ts';
 import { createFlagHealth } from './health/flag-health.ts';
@@ -39,6 +41,8 @@ import { createSignIn } from './ui/sign-in.ts';
 import { createUiRoutes } from './ui/ui-routes.tsx';
 
 export const migrationsDir = fileURLToPath(new URL('./db/migrations', import.meta.url));
+/** The same migrations, numbered alike, in PostgreSQL's DDL. */
+export const migrationsPgDir = fileURLToPath(new URL('./db/migrations-pg', import.meta.url));
 
 export class StartupError extends Error {
   constructor(
@@ -75,6 +79,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
 
   const { db, applied } = openStorage(config);
   if (applied.length) log.info('migrations applied', { applied });
+  if (config.databaseUrl) log.info('state in PostgreSQL', { database: redactUrl(config.databaseUrl) });
   const generated = startupStep('ROLLGATE_DATA_DIR', () => ensureTokens(config.dataDir, config.tokens));
   const tokens = [...config.tokens, ...generated.tokens];
   const auth = createAuthenticator(tokens);
@@ -214,6 +219,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   // Assessment folds each rollout's signals: off the serving thread, on a connection of its own.
   const assessThread = createAssessThread({
     dbFile: config.dbFile,
+    databaseUrl: config.databaseUrl,
     staleAfterMs: config.signals.staleAfterMs,
     historyMs: config.signals.historyMs,
     log,
@@ -387,10 +393,24 @@ function startupStep<T>(setting: string, step: () => T): T {
 }
 
 /**
- * Opens rollgate.db and applies migrations: a missing or read-only data directory, a file that is not a database,
- * or a changed migration stops the start with the file and the setting named, not a stack trace.
+ * Opens rollgate.db (or PostgreSQL when ROLLGATE_DATABASE_URL is set) and applies migrations: a missing or
+ * read-only data directory, a file that is not a database, an unreachable server or a changed migration stops
+ * the start with the setting named, not a stack trace.
  */
-function openStorage(config: Config) {
+function openStorage(config: Config): { db: SqlDb; applied: string[] } {
+  const url = config.databaseUrl;
+  if (url) {
+    return startupStep('ROLLGATE_DATABASE_URL', () => {
+      const db = openPostgres(url);
+      try {
+        return { db, applied: migrate(db, migrationsPgDir).applied };
+      } catch (err) {
+        db.close();
+        const e = err as NodeJS.ErrnoException;
+        throw Object.assign(new Error(`${redactUrl(url)}: ${e.message}`), { code: e.code });
+      }
+    });
+  }
   return startupStep('ROLLGATE_DATA_DIR', () => {
     const where = `${config.dbFile}: `;
     let db: ReturnType<typeof openDb> | undefined;

@@ -1,5 +1,5 @@
 // SQL for health signals: accumulating upserts per (flag, arm, metric, minute), series reads, retention with roll-up.
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import {
   type FlagSeries,
   type HistogramPoint,
@@ -33,15 +33,16 @@ export interface Retention {
 
 export type SignalStore = ReturnType<typeof createSignalStore>;
 
-export function createSignalStore(db: Db) {
+export function createSignalStore(db: SqlDb) {
   const upsertBucket = db.prepare(
     `INSERT INTO signal_buckets (flag, start, metric, arm, width, count, sum, sumsq) VALUES (?, ?, ?, ?, ${minuteMs}, ?, ?, ?)
      ON CONFLICT (flag, start, metric, arm, width) DO UPDATE SET
-       count = count + excluded.count, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
+       count = signal_buckets.count + excluded.count, sum = signal_buckets.sum + excluded.sum,
+       sumsq = signal_buckets.sumsq + excluded.sumsq`,
   );
   const upsertHistogram = db.prepare(
     `INSERT INTO signal_histograms (flag, start, metric, arm, width, le, count) VALUES (?, ?, 'latency', ?, ${minuteMs}, ?, ?)
-     ON CONFLICT (flag, start, metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
+     ON CONFLICT (flag, start, metric, arm, width, le) DO UPDATE SET count = signal_histograms.count + excluded.count`,
   );
   const points = db.prepare<[string, number], SignalPoint>(
     `SELECT start, width, arm, metric, count, sum, sumsq FROM signal_buckets
@@ -59,14 +60,15 @@ export function createSignalStore(db: Db) {
      FROM signal_buckets WHERE width = ${minuteMs} AND start < ?
      GROUP BY flag, start / ${hourMs}, metric, arm
      ON CONFLICT (flag, start, metric, arm, width) DO UPDATE SET
-       count = count + excluded.count, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
+       count = signal_buckets.count + excluded.count, sum = signal_buckets.sum + excluded.sum,
+       sumsq = signal_buckets.sumsq + excluded.sumsq`,
   );
   const rollUpHistograms = db.prepare(
     `INSERT INTO signal_histograms (flag, start, metric, arm, width, le, count)
      SELECT flag, (start / ${hourMs}) * ${hourMs}, metric, arm, ${hourMs}, le, SUM(count)
      FROM signal_histograms WHERE width = ${minuteMs} AND start < ?
      GROUP BY flag, start / ${hourMs}, metric, arm, le
-     ON CONFLICT (flag, start, metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
+     ON CONFLICT (flag, start, metric, arm, width, le) DO UPDATE SET count = signal_histograms.count + excluded.count`,
   );
   const dropRawBuckets = db.prepare(`DELETE FROM signal_buckets WHERE width = ${minuteMs} AND start < ?`);
   const dropRawHistograms = db.prepare(

@@ -1,7 +1,7 @@
 // The write path for flags: applying loaded plans and every state transition, each with its event, atomically.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { loadPlanDir } from '../plans/load.ts';
@@ -35,7 +35,7 @@ export type ReloadResult =
 export type Controller = ReturnType<typeof createController>;
 
 export function createController(deps: {
-  db: Db;
+  db: SqlDb;
   clock: Clock;
   log: Logger;
   /** Whether a reload may remove every flag or more than half of them (ROLLGATE_ALLOW_MASS_REMOVAL). */

@@ -1,5 +1,5 @@
 // The append-only decision and audit log: who, when, what, why, and the evidence.
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 
 export interface NewEvent {
   at: number;
@@ -34,13 +34,15 @@ export interface EventQuery {
 
 export type EventStore = ReturnType<typeof createEventStore>;
 
-export function createEventStore(db: Db) {
-  const insert = db.prepare(
-    'INSERT INTO events (at, flag, type, actor, reason, data) VALUES (@at, @flag, @type, @actor, @reason, @data)',
+export function createEventStore(db: SqlDb) {
+  const insert = db.prepare<Record<string, unknown>, { id: number }>(
+    `INSERT INTO events (at, flag, type, actor, reason, data) VALUES (@at, @flag, @type, @actor, @reason, @data)
+     RETURNING id`,
   );
   const query = db.prepare<Record<string, unknown>, Row>(
     `SELECT * FROM events
-     WHERE (@flag IS NULL OR flag = @flag) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
+     WHERE (CAST(@flag AS TEXT) IS NULL OR flag = @flag) AND (CAST(@type AS TEXT) IS NULL OR type = @type)
+       AND (CAST(@before AS BIGINT) IS NULL OR id < @before)
      ORDER BY id DESC LIMIT @limit`,
   );
   const prune = db.prepare('DELETE FROM events WHERE at < ? AND id < (SELECT MAX(id) FROM events)');
@@ -50,8 +52,8 @@ export function createEventStore(db: Db) {
       return prune.run(before).changes;
     },
     append(e: NewEvent): number {
-      const info = insert.run({ ...e, reason: e.reason ?? null, data: JSON.stringify(e.data ?? {}) });
-      return Number(info.lastInsertRowid);
+      const row = insert.get({ ...e, reason: e.reason ?? null, data: JSON.stringify(e.data ?? {}) });
+      return Number(row?.id);
     },
     list(q: EventQuery): StoredEvent[] {
       return query
