@@ -86,6 +86,10 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4242),
   ROLLGATE_FLAGS_DIR: z.string().min(1).default('./flags'),
   ROLLGATE_DATA_DIR: z.string().min(1).default('./data'),
+  ROLLGATE_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits, dots, colons, dashes or underscores')
+    .optional(),
   ROLLGATE_DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
@@ -136,6 +140,8 @@ export interface Config {
   dbFile: string;
   /** PostgreSQL instead of the SQLite file: several replicas can share it. Holds a password: log it redacted. */
   databaseUrl: string | undefined;
+  /** How this process names itself among replicas; hostname:pid when unset. */
+  replicaId: string | undefined;
   tokens: Token[];
   logLevel: LogLevel | 'silent';
   watch: boolean;
@@ -204,6 +210,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       dataDir,
       dbFile: path.join(dataDir, 'rollgate.db'),
       databaseUrl: e.ROLLGATE_DATABASE_URL,
+      replicaId: e.ROLLGATE_REPLICA_ID,
       tokens: [
         ...e.ROLLGATE_ADMIN_TOKENS,
         ...e.ROLLGATE_CLIENT_TOKENS,

@@ -32,6 +32,7 @@ import { createArmIndex } from './rollout/arm-index.ts';
 import { createController } from './rollout/controller.ts';
 import { createOutboxSender, notifyTargets } from './rollout/notifier.ts';
 import { createOutboxStore } from './rollout/outbox-store.ts';
+import { createReplicas, defaultReplicaId } from './rollout/replicas.ts';
 import { createScheduler } from './rollout/scheduler.ts';
 import { createServedFeatures } from './rollout/served.ts';
 import { createService, type ServiceOptions } from './service/service.ts';
@@ -117,6 +118,15 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   };
   const metrics = createMetrics(controller);
   const served = createServedFeatures({ controller });
+  // On PostgreSQL one replica leads (runs the scheduler, the Prometheus reads and the notifications) and every
+  // replica rebuilds its served document when any of them announces a change; alone on SQLite this one leads.
+  const replicas = createReplicas({
+    url: config.databaseUrl,
+    id: config.replicaId ?? defaultReplicaId(),
+    intervalMs: config.tickIntervalMs,
+    log,
+    onChange: () => served.refresh(),
+  });
   const streaming = createStreamingHub({
     served,
     log,
@@ -184,6 +194,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     random: Math.random,
     arms,
+    replicas: replicas.status,
   });
   // The guarded service shares the server under /service and reads its flags back through the client API.
   const service =
@@ -207,9 +218,13 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     client: prometheusUrl ? createPrometheusClient({ url: prometheusUrl, ...prometheusOptions }) : undefined,
     signals: countedIngest(signals, metrics, 'prometheus'),
     flags: () =>
-      controller
-        .listFlags()
-        .filter((f) => f.state.enabled && (f.state.phase === 'progressing' || f.state.phase === 'completed')),
+      !replicas.leading()
+        ? []
+        : controller
+            .listFlags()
+            .filter(
+              (f) => f.state.enabled && (f.state.phase === 'progressing' || f.state.phase === 'completed'),
+            ),
     clock,
     log: log.child({ part: 'prometheus' }),
     ...prometheusOptions,
@@ -243,6 +258,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     clock,
     log,
     intervalMs: config.tickIntervalMs,
+    leads: replicas.leading,
   });
   latestVerdict = scheduler.latest;
 
@@ -273,8 +289,9 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     secret: config.notify.secret,
     log,
     ...opts.notifier,
+    leads: replicas.leading,
   });
-  metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats });
+  metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats, replica: replicas.status });
   if (targets.length) {
     notifier.start();
     const unsubscribe = controller.onEvent(() => notifier.wake());
@@ -296,6 +313,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     readiness,
     notifier,
+    replicas,
     /** One pass of retention (also run every ten minutes once started). */
     retention,
     prometheus,
@@ -305,6 +323,18 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       // enough to run every ten minutes; the storage probe runs every five seconds.
       retention();
       const timers = [setInterval(retention, 600_000), setInterval(() => storage.probe(), 5_000)];
+      if (config.databaseUrl) {
+        // The safety net under LISTEN/NOTIFY: a change whose notification was missed is served within a tick.
+        const check = () => {
+          try {
+            if (served.latestEventId() !== served.current().revision) served.refresh();
+          } catch (err) {
+            storage.fault(err);
+            log.error("checking for other replicas' changes failed", { err });
+          }
+        };
+        timers.push(setInterval(check, config.tickIntervalMs));
+      }
       for (const t of timers) t.unref();
       stops.push(() => {
         for (const t of timers) clearInterval(t);
@@ -362,6 +392,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         });
         stops.push(() => service.stop());
       }
+      await replicas.start();
+      stops.push(() => replicas.stop());
       prometheus.start();
       stops.push(() => prometheus.stop());
       // Reconcile last: everything it acts through is up. Stops run in reverse, so it stops first.

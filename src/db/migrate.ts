@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { advisoryLocks } from './postgres.ts';
-import { dialectOf, type SqlDb } from './sql.ts';
+import { advisoryLocks, takeTurns } from './postgres.ts';
+import type { SqlDb } from './sql.ts';
 
 export interface Migration {
   id: number;
@@ -31,14 +31,6 @@ export interface MigrateResult {
   applied: string[];
 }
 
-/**
- * Replicas starting together on one PostgreSQL apply migrations one at a time: each step takes a lock that its
- * transaction releases. A single SQLite writer needs none.
- */
-function serialize(db: SqlDb): void {
-  if (dialectOf(db) === 'postgres') db.prepare('SELECT pg_advisory_xact_lock(?)').get(advisoryLocks.migrate);
-}
-
 /** Applies pending migrations; refuses to run when an applied one changed or went missing. */
 export function migrate(db: SqlDb, dir: string, table = 'schema_migrations'): MigrateResult {
   const migrations = readMigrations(dir);
@@ -47,8 +39,9 @@ export function migrate(db: SqlDb, dir: string, table = 'schema_migrations'): Mi
     if (ids.has(m.id)) throw new Error(`two migrations share the number ${m.id} in ${path.basename(dir)}`);
     ids.add(m.id);
   }
+  // Replicas starting together on one PostgreSQL apply migrations one at a time.
   db.transaction(() => {
-    serialize(db);
+    takeTurns(db, advisoryLocks.migrate);
     db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
       id INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`);
   })();
@@ -73,7 +66,7 @@ export function migrate(db: SqlDb, dir: string, table = 'schema_migrations'): Mi
     if (applied.has(m.id)) continue;
     // Another replica may have applied it while this one waited for the lock.
     const ran = db.transaction(() => {
-      serialize(db);
+      takeTurns(db, advisoryLocks.migrate);
       if (recorded.get(m.id)) return false;
       db.exec(m.sql);
       record.run(m.id, m.name, m.checksum, new Date().toISOString());

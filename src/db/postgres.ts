@@ -1,7 +1,7 @@
 // PostgreSQL behind the synchronous SqlDb: a worker thread holds the pool, and each statement is one blocking round-trip.
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { PgCommand, PgResponse } from './pg-worker.ts';
-import type { SqlDb, SqlStatement } from './sql.ts';
+import { dialectOf, type SqlDb, type SqlStatement } from './sql.ts';
 
 export interface PostgresOptions {
   /** How long one statement may take before the caller gives up on it (the worker may still finish it). */
@@ -9,7 +9,15 @@ export interface PostgresOptions {
 }
 
 /** PostgreSQL advisory lock keys, one per purpose, so no two parts of Rollgate take each other's lock. */
-export const advisoryLocks = { migrate: 0x726f6c01, leader: 0x726f6c02 } as const;
+export const advisoryLocks = { migrate: 0x726f6c01, leader: 0x726f6c02, plans: 0x726f6c03 } as const;
+
+/**
+ * Inside a transaction: waits for the PostgreSQL lock `key` until it commits, so replicas doing the same step
+ * take turns. A single SQLite writer needs none.
+ */
+export function takeTurns(db: SqlDb, key: number): void {
+  if (dialectOf(db) === 'postgres') db.prepare('SELECT pg_advisory_xact_lock(?)').get(key);
+}
 
 /** The URL with its password replaced, for logs and errors. */
 export function redactUrl(url: string): string {

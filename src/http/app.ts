@@ -9,6 +9,7 @@ import type { FlagHealth } from '../health/flag-health.ts';
 import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
 import type { Controller } from '../rollout/controller.ts';
+import type { ReplicaStatus } from '../rollout/replicas.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { createAlertAdminRoutes, createAlertRoutes } from './alert-routes.ts';
@@ -52,6 +53,8 @@ export interface AppDeps {
   arms: ArmsOf;
   /** The dashboard (src/ui), signed in with its own session cookie rather than a bearer token. */
   ui?: Hono;
+  /** This replica and the leader (GET /api/admin/replicas). */
+  replicas?: () => ReplicaStatus;
 }
 
 export function createApp(deps: AppDeps) {

@@ -1,7 +1,8 @@
 // The write path for flags: applying loaded plans and every state transition, each with its event, atomically.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { SqlDb } from '../db/sql.ts';
+import { advisoryLocks, takeTurns } from '../db/postgres.ts';
+import { dialectOf, type SqlDb } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { loadPlanDir } from '../plans/load.ts';
@@ -33,6 +34,21 @@ export type ReloadResult =
   | { ok: false; problems: string[] };
 
 export type Controller = ReturnType<typeof createController>;
+
+/** The version a transition read is gone: someone else's write committed first. */
+class LostRace extends Error {
+  constructor(flag: string) {
+    super(`flag "${flag}" changed concurrently`);
+  }
+}
+
+/**
+ * Ours or the engine's word for a lost race: SQLite refuses a write from a stale read snapshot (BUSY_SNAPSHOT),
+ * PostgreSQL reports serialization failures and deadlocks; the transaction was rolled back either way.
+ */
+const lostRace = (err: unknown) =>
+  err instanceof LostRace ||
+  /^(SQLITE_BUSY_SNAPSHOT|40001|40P01)$/.test(String((err as { code?: unknown })?.code));
 
 export function createController(deps: {
   db: SqlDb;
@@ -123,17 +139,27 @@ export function createController(deps: {
    * together or not at all. `decide` returns null for "nothing to do" and may throw AppError (e.g. CONFLICT).
    */
   function transition(name: string, actor: string, decide: (flag: Flag) => Decision | null) {
-    const result = db.transaction(() => {
+    const attempt = db.transaction(() => {
       const flag = requireFlag(name);
       const decision = decide(flag);
       if (!decision) return { flag, eventId: null as number | null };
       const at = clock();
       const next = { ...decision.next, version: flag.state.version, updatedAt: at };
-      if (!states.update(next))
-        throw new AppError('CONFLICT', `flag "${name}" changed concurrently; try again`);
+      if (!states.update(next)) throw new LostRace(name);
       const eventId = record({ ...decision.event, at, flag: name, actor });
       return { flag: requireFlag(name), eventId };
-    })();
+    });
+    // Another process wrote the flag between our read and our write: decide again on what it wrote (a rollback
+    // finds the flag rolled back and does nothing), a few times, then give up with a conflict.
+    let result: ReturnType<typeof attempt> | undefined;
+    for (let tries = 1; !result; tries++) {
+      try {
+        result = attempt();
+      } catch (err) {
+        if (!lostRace(err)) throw err;
+        if (tries >= 3) throw new AppError('CONFLICT', `flag "${name}" changed concurrently; try again`);
+      }
+    }
     if (result.eventId !== null) {
       const [event] = events.list({ flag: name, limit: 1, before: result.eventId + 1 });
       if (event) for (const listener of eventListeners) safely(() => listener(event));
@@ -170,6 +196,8 @@ export function createController(deps: {
     const changed: string[] = [];
     const removed: string[] = [];
     db.transaction(() => {
+      // Replicas loading the same folder at once apply it one after another: the second finds the checksums equal.
+      takeTurns(db, advisoryLocks.plans);
       const seen = new Set<string>();
       for (const { plan, file } of loaded) {
         seen.add(plan.name);
@@ -271,6 +299,16 @@ export function createController(deps: {
     };
   }
 
+  /**
+   * Runs reads against one committed state (SQLite's read transaction is a snapshot; PostgreSQL needs
+   * REPEATABLE READ for it), so what they return belongs to one commit, as every replica will see it.
+   */
+  const snapshot = <T>(read: () => T): T =>
+    db.transaction(() => {
+      if (dialectOf(db) === 'postgres') db.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      return read();
+    })();
+
   function reload(dir: string, actor: string): ReloadResult {
     const result = loadPlanDir(dir);
     if (!result.ok) return { ok: false, problems: rejectPlans(result.problems, actor) };
@@ -285,6 +323,7 @@ export function createController(deps: {
   return {
     clock,
     events,
+    snapshot,
     getFlag,
     requireFlag,
     listFlags,

@@ -1,5 +1,8 @@
 // The append-only decision and audit log: who, when, what, why, and the evidence.
-import type { SqlDb } from '../db/sql.ts';
+import { dialectOf, type SqlDb } from '../db/sql.ts';
+
+/** The PostgreSQL channel every replica listens on: each appended event is announced on it at its commit. */
+export const changesChannel = 'rollgate_changes';
 
 export interface NewEvent {
   at: number;
@@ -46,6 +49,11 @@ export function createEventStore(db: SqlDb) {
      ORDER BY id DESC LIMIT @limit`,
   );
   const prune = db.prepare('DELETE FROM events WHERE at < ? AND id < (SELECT MAX(id) FROM events)');
+  // PostgreSQL delivers a NOTIFY only if, and when, its transaction commits: a rolled-back change announces nothing.
+  const announce =
+    dialectOf(db) === 'postgres'
+      ? db.prepare<[string]>(`SELECT pg_notify('${changesChannel}', ?)`)
+      : undefined;
   return {
     /** Drops events older than `before` (retention); the newest id, the served revision, never goes back. */
     prune(before: number): number {
@@ -53,7 +61,9 @@ export function createEventStore(db: SqlDb) {
     },
     append(e: NewEvent): number {
       const row = insert.get({ ...e, reason: e.reason ?? null, data: JSON.stringify(e.data ?? {}) });
-      return Number(row?.id);
+      const id = Number(row?.id);
+      announce?.get(String(id));
+      return id;
     },
     list(q: EventQuery): StoredEvent[] {
       return query

@@ -93,29 +93,45 @@ describe.each(backends)('stores on $name', (backend) => {
     expect(states.list()).toEqual([stored]);
   });
 
-  it('records a transition once when another connection changes the flag under it', async () => {
+  it('decides again when another connection changes the flag under a transition, and records it once', async () => {
     const d = await open();
     const controller = createController({ db: d.db, clock: () => t0, log: silentLogger });
     controller.applyPlans(plans, 'test');
     const rival = createController({ db: d.connect(), clock: () => t0, log: silentLogger });
     const name = first.name;
     const before = controller.requireFlag(name).state.version;
-    // While this transition decides, the rival disables the flag and commits: this write must not land too.
-    // PostgreSQL finds the version moved on (a conflict); SQLite refuses the stale snapshot's write (busy).
-    let caught: { code?: string } | undefined;
-    try {
-      controller.transition(name, 'me', (flag) => {
-        rival.setEnabled(name, false, 'rival');
-        return { next: { ...flag.state, enabled: false }, event: { type: 'flag.disabled' } };
-      });
-    } catch (err) {
-      caught = err as { code?: string };
-    }
-    expect(caught?.code).toMatch(dialectOf(d.db) === 'postgres' ? /^CONFLICT$/ : /^SQLITE_BUSY/);
-    const after = controller.requireFlag(name);
-    expect(after.state).toMatchObject({ enabled: false, version: before + 1 });
+    // While this transition decides the first time, the rival disables the flag and commits. Our write then
+    // finds the version moved on (PostgreSQL) or our snapshot stale (SQLite): we decide again, on its state.
+    let decisions = 0;
+    const result = controller.transition(name, 'me', (flag) => {
+      if (++decisions === 1) rival.setEnabled(name, false, 'rival');
+      return flag.state.enabled
+        ? { next: { ...flag.state, enabled: false }, event: { type: 'flag.disabled' } }
+        : null;
+    });
+    expect(decisions).toBe(2);
+    expect(result.eventId).toBeNull();
+    expect(controller.requireFlag(name).state).toMatchObject({ enabled: false, version: before + 1 });
     const disabled = controller.events.list({ flag: name, type: 'flag.disabled', limit: 10 });
     expect(disabled.map((e) => e.actor)).toEqual(['rival']);
+  });
+
+  it('gives up with a conflict when the flag keeps changing under it', async () => {
+    const d = await open();
+    const controller = createController({ db: d.db, clock: () => t0, log: silentLogger });
+    controller.applyPlans(plans, 'test');
+    const rival = createController({ db: d.connect(), clock: () => t0, log: silentLogger });
+    const name = first.name;
+    let flips = 0;
+    expect(() =>
+      controller.transition(name, 'me', (flag) => {
+        rival.setEnabled(name, ++flips % 2 === 0, 'rival');
+        return { next: { ...flag.state, stage: 9 }, event: { type: 'test.stage' } };
+      }),
+    ).toThrow(/changed concurrently/);
+    expect(flips).toBe(3);
+    expect(controller.events.list({ flag: name, type: 'test.stage', limit: 10 })).toEqual([]);
+    expect(controller.events.list({ flag: name, type: 'flag.disabled', limit: 10 })).toHaveLength(2);
   });
 
   it('appends events with growing ids, filters and pages them, and prunes all but the newest', async () => {
