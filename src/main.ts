@@ -86,8 +86,10 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const auth = createAuthenticator(tokens);
   const outbox = createOutboxStore(db);
   const targets = notifyTargets(config.notify.urls);
+  const replicaId = config.replicaId ?? defaultReplicaId();
   const controller = createController({
     db,
+    replicaId,
     clock,
     log,
     allowMassRemoval: config.allowMassRemoval,
@@ -101,6 +103,23 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   controller.applyPlans(initial.plans, 'plans-loader');
 
   let ready = true;
+  let folderDiffers = false;
+  /** Whether this replica's plan folder is the one in force; logged once each time that turns false. */
+  const folderCheck = () => {
+    const f = controller.planFolder();
+    if (!f.same && !folderDiffers)
+      log.warn('this replica loaded a different plan folder from the one in force', {
+        mine: f.mine,
+        applied: f.applied,
+      });
+    folderDiffers = !f.same;
+    return f.same
+      ? { same: true, error: null }
+      : {
+          same: false,
+          error: `the plans in force were applied from another folder by ${f.applied?.by} at ${new Date(f.applied?.at ?? 0).toISOString()}; deploy the same flags folder to every replica`,
+        };
+  };
   let watcher: PlanWatcher | undefined;
   // Wall time: the recovery window is about the machine's disk, not the (possibly virtual) rollout clock.
   const storage = createStorageHealth({
@@ -114,7 +133,9 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     // Watching but not started yet: not ready until the watcher runs.
     const plans = watcher ? watcher.status() : { alive: !config.watch, mode: 'off' as const };
     const ok = ready && database.ok && (!config.watch || plans.alive);
-    return { ok, checks: { started: ready, database, watcher: plans } };
+    const checks = { started: ready, database, watcher: plans };
+    // Replicas with different plan folders: reported, not fatal (the other replicas serve what is in force).
+    return { ok, checks: config.databaseUrl ? { ...checks, planFolder: folderCheck() } : checks };
   };
   const metrics = createMetrics(controller);
   const served = createServedFeatures({ controller });
@@ -122,10 +143,11 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   // replica rebuilds its served document when any of them announces a change; alone on SQLite this one leads.
   const replicas = createReplicas({
     url: config.databaseUrl,
-    id: config.replicaId ?? defaultReplicaId(),
+    id: replicaId,
     intervalMs: config.tickIntervalMs,
     log,
     onChange: () => served.refresh(),
+    planFolder: controller.planFolder,
   });
   const streaming = createStreamingHub({
     served,
@@ -328,6 +350,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         const check = () => {
           try {
             if (served.latestEventId() !== served.current().revision) served.refresh();
+            folderCheck();
           } catch (err) {
             storage.fault(err);
             log.error("checking for other replicas' changes failed", { err });

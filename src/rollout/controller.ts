@@ -35,6 +35,13 @@ export type ReloadResult =
 
 export type Controller = ReturnType<typeof createController>;
 
+/** The plan folder last applied to the database: a digest of every file and plan checksum, who, when. */
+export interface AppliedFolder {
+  digest: string;
+  by: string;
+  at: number;
+}
+
 /** The version a transition read is gone: someone else's write committed first. */
 class LostRace extends Error {
   constructor(flag: string) {
@@ -56,6 +63,8 @@ export function createController(deps: {
   log: Logger;
   /** Whether a reload may remove every flag or more than half of them (ROLLGATE_ALLOW_MASS_REMOVAL). */
   allowMassRemoval?: boolean;
+  /** Who applies plans, recorded beside the folder's digest so replicas can tell whose folder is in force. */
+  replicaId?: string;
   /**
    * Webhook targets (ids): every notified transition is written to the outbox in its own transaction. `now` is
    * wall time, which the sender schedules by (the controller's clock may be a simulation's).
@@ -67,6 +76,12 @@ export function createController(deps: {
   const states = createStateStore(db);
   const events = createEventStore(db);
   const listeners = new Set<(flags: string[]) => void>();
+  /** The digest of the plan folder this process last applied, and what the database says is in force. */
+  let loadedFolder = '';
+  const writeFolder = db.prepare<[string]>(
+    `INSERT INTO meta (key, value) VALUES ('plans-folder', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  );
+  const readFolder = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'plans-folder'");
   const eventListeners = new Set<(event: StoredEvent) => void>();
 
   // Side effects run only after the commit, so nobody sees a state that was rolled back.
@@ -195,13 +210,26 @@ export function createController(deps: {
     const added: string[] = [];
     const changed: string[] = [];
     const removed: string[] = [];
+    const checksums = loaded.map(({ plan }) =>
+      createHash('sha256').update(JSON.stringify(plan)).digest('hex'),
+    );
+    loadedFolder = createHash('sha256')
+      .update(
+        loaded
+          .map(({ file }, i) => `${file}:${checksums[i]}`)
+          .sort()
+          .join('\n'),
+      )
+      .digest('hex');
     db.transaction(() => {
       // Replicas loading the same folder at once apply it one after another: the second finds the checksums equal.
       takeTurns(db, advisoryLocks.plans);
+      const folder: AppliedFolder = { digest: loadedFolder, by: deps.replicaId ?? 'this process', at: now };
+      writeFolder.run(JSON.stringify(folder));
       const seen = new Set<string>();
-      for (const { plan, file } of loaded) {
+      for (const [i, { plan, file }] of loaded.entries()) {
         seen.add(plan.name);
-        const checksum = createHash('sha256').update(JSON.stringify(plan)).digest('hex');
+        const checksum = checksums[i] as string;
         const before = plans.get(plan.name);
         if (before?.checksum === checksum && before.file === file) continue;
         plans.put(plan, file, checksum, now);
@@ -330,6 +358,15 @@ export function createController(deps: {
     transition,
     setEnabled,
     applyPlans,
+    /**
+     * Whether the folder this process loaded is the one in force. Replicas that load different folders each
+     * apply theirs when they start or reload; this is how one that lost notices, instead of silently serving.
+     */
+    planFolder(): { same: boolean; mine: string; applied: AppliedFolder | null } {
+      const row = readFolder.get();
+      const applied = row ? (JSON.parse(row.value) as AppliedFolder) : null;
+      return { same: !applied || applied.digest === loadedFolder, mine: loadedFolder, applied };
+    },
     rejectPlans,
     massRemoval,
     reload,

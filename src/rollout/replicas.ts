@@ -15,6 +15,8 @@ export interface ReplicaStatus {
   leader: { id: string; since: string; seenAt: string } | null;
   /** Whether this replica hears other replicas' changes at once (LISTEN); the periodic check runs regardless. */
   listening: boolean;
+  /** Whether the plan folder this replica loaded is the one in force, and whose is. */
+  plans?: { same: boolean; mine: string; applied: { digest: string; by: string; at: string } | null };
 }
 
 export const defaultReplicaId = () => `${os.hostname()}:${process.pid}`;
@@ -33,6 +35,11 @@ export function createReplicas(opts: {
   intervalMs: number;
   log: Logger;
   onChange: () => void;
+  planFolder?: () => {
+    same: boolean;
+    mine: string;
+    applied: { digest: string; by: string; at: number } | null;
+  };
 }) {
   const { url, id, log } = opts;
   let leading = !url;
@@ -154,12 +161,18 @@ export function createReplicas(opts: {
         since: new Date(leaderSince ?? Date.now()).toISOString(),
         seenAt: new Date().toISOString(),
       };
+      const folder = opts.planFolder?.();
+      const plans = folder && {
+        ...folder,
+        applied: folder.applied && { ...folder.applied, at: new Date(folder.applied.at).toISOString() },
+      };
       return {
         id,
         mode: url ? 'postgres' : 'single',
         leading,
         leader: url ? leader : single,
         listening: url ? listening : true,
+        ...(plans ? { plans } : {}),
       };
     },
     /** Takes part in the election at once (so one replica leads before the first tick), then every interval. */

@@ -54,6 +54,7 @@ let drop: (() => Promise<void>) | undefined;
 /** What the webhook received: every replica is configured with it, only the leader sends. */
 const hooks: Array<{ type: string; flag: string; id: number }> = [];
 let hook: Server | undefined;
+let envFor: (n: number, flags: string) => Record<string, string> = () => ({});
 
 const call = async (r: Replica, method: string, route: string, token: string, body?: unknown) => {
   const res = await fetch(`${r.url}${route}`, {
@@ -101,6 +102,15 @@ describe.runIf(server.reachable || server.required)('three replicas on one Postg
     const hookPort = await freePort();
     await new Promise<void>((resolve) => hook?.listen(hookPort, '127.0.0.1', resolve));
     const flagsDir = makeFlagsDir([], { 'steps.yaml': steps, 'guarded.yaml': guarded, 'toggle.yaml': plain });
+    envFor = (n: number, flags: string) =>
+      childEnv({
+        ROLLGATE_DATA_DIR: tempDir(),
+        ROLLGATE_FLAGS_DIR: flags,
+        ROLLGATE_DATABASE_URL: db.url,
+        ROLLGATE_REPLICA_ID: `replica-${n}`,
+        ROLLGATE_TICK_INTERVAL: `${tick}ms`,
+        ROLLGATE_NOTIFY_URLS: `http://127.0.0.1:${hookPort}/hook`,
+      });
     for (const n of [1, 2, 3]) {
       const env = childEnv({
         PORT: String(await freePort()),
@@ -213,5 +223,32 @@ describe.runIf(server.reachable || server.required)('three replicas on one Postg
     expect(events.filter((e) => e.type === 'rollout.completed')).toHaveLength(1);
     const metrics = await fetch(`${survivor.url}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/rollgate_replica_leader\{replica="replica-\d",leader="replica-\d"\} [01]/);
+  }, 60_000);
+
+  it('has a replica that loaded another plan folder say so, and the others see whose folder is in force', async () => {
+    const other = makeFlagsDir([], {
+      'steps.yaml': steps,
+      'guarded.yaml': guarded,
+      'toggle.yaml': plain.replace('A replica test flag', 'Another folder'),
+    });
+    const started = await startChild({ ...envFor(4, other), PORT: String(await freePort()) }, children);
+    const fourth: Replica = { child: started.child, url: started.url, id: 'replica-4' };
+    type Status = { plans: { same: boolean; applied: { by: string } | null } };
+    expect((await admin<Status>(fourth, 'GET', '/api/admin/replicas')).plans).toMatchObject({
+      same: true,
+      applied: { by: 'replica-4' },
+    });
+    const alive = replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+    expect(alive.length).toBeGreaterThanOrEqual(2);
+    for (const r of alive) {
+      expect((await admin<Status>(r, 'GET', '/api/admin/replicas')).plans).toMatchObject({
+        same: false,
+        applied: { by: 'replica-4' },
+      });
+      const ready = await fetch(`${r.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      const body = (await ready.json()) as { checks: { planFolder: { same: boolean; error: string } } };
+      expect(body.checks.planFolder.error).toMatch(/applied from another folder by replica-4/);
+    }
   }, 60_000);
 });
