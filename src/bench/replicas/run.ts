@@ -188,7 +188,7 @@ async function main() {
       `SDK polls (${load.name}, ${seconds} s, 32 connections per replica), one replica: ${Math.round(single.requestsPerSec)} req/s (p99 ${single.p99Ms.toFixed(1)} ms)`,
     );
     console.log(
-      `SDK polls across three replicas: ${Math.round(total)} req/s (${(total / single.requestsPerSec).toFixed(2)}× one; ${os.cpus().length} cores here, load generators included)${errors ? `; ${errors} errors` : ''}`,
+      `SDK polls across three replicas: ${Math.round(total)} req/s (${spread.map((r) => Math.round(r.requestsPerSec)).join(' + ')}; ${(total / single.requestsPerSec).toFixed(2)}× one; ${os.cpus().length} cores here, load generators included)${errors ? `; ${errors} errors` : ''}`,
     );
     console.log(
       `load average at the end: ${os
