@@ -99,6 +99,13 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4242),
   ROLLGATE_FLAGS_DIR: z.string().min(1).default('./flags'),
   ROLLGATE_DATA_DIR: z.string().min(1).default('./data'),
+  ROLLGATE_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits, dots, colons, dashes or underscores')
+    .optional(),
+  ROLLGATE_DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
   ROLLGATE_ADMIN_TOKENS: tokenList('admin'),
   ROLLGATE_CLIENT_TOKENS: tokenList('client'),
   ROLLGATE_FRONTEND_TOKENS: tokenList('frontend'),
@@ -146,6 +153,10 @@ export interface Config {
   flagsDir: string;
   dataDir: string;
   dbFile: string;
+  /** PostgreSQL instead of the SQLite file: several replicas can share it. Holds a password: log it redacted. */
+  databaseUrl: string | undefined;
+  /** How this process names itself among replicas; hostname:pid when unset. */
+  replicaId: string | undefined;
   tokens: Token[];
   logLevel: LogLevel | 'silent';
   watch: boolean;
@@ -215,6 +226,8 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       flagsDir: path.resolve(cwd, e.ROLLGATE_FLAGS_DIR),
       dataDir,
       dbFile: path.join(dataDir, 'rollgate.db'),
+      databaseUrl: e.ROLLGATE_DATABASE_URL,
+      replicaId: e.ROLLGATE_REPLICA_ID,
       tokens: [
         ...e.ROLLGATE_ADMIN_TOKENS,
         ...e.ROLLGATE_CLIENT_TOKENS,

@@ -7,6 +7,8 @@ import type { Verdict } from './verdict.ts';
 
 export interface AssessThreadOptions {
   dbFile: string;
+  /** Set when the state lives in PostgreSQL: the thread opens its own connection there instead. */
+  databaseUrl?: string | undefined;
   staleAfterMs?: number;
   historyMs?: number;
   log: Logger;
@@ -34,7 +36,12 @@ export function createAssessThread(opts: AssessThreadOptions) {
     const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
     const w = new Worker(boot, {
       eval: true,
-      workerData: { dbFile: opts.dbFile, staleAfterMs: opts.staleAfterMs, historyMs: opts.historyMs },
+      workerData: {
+        dbFile: opts.dbFile,
+        databaseUrl: opts.databaseUrl,
+        staleAfterMs: opts.staleAfterMs,
+        historyMs: opts.historyMs,
+      },
     });
     w.on('message', (m: { id: number; results: AssessResult[] }) => {
       pending.get(m.id)?.resolve(m.results);

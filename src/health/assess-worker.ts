@@ -1,6 +1,8 @@
 // The assessment thread: its own read-only connection to the database, folding each flag's signals into a verdict off the serving thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { openPostgres } from '../db/postgres.ts';
+import type { SqlDb } from '../db/sql.ts';
 import { type AssessedFlag, createFlagHealth } from './flag-health.ts';
 import { createSignalStore } from './signal-store.ts';
 import type { Verdict } from './verdict.ts';
@@ -13,14 +15,19 @@ export interface AssessRequest {
 
 export type AssessResult = { flag: string; verdict: Verdict } | { flag: string; error: string };
 
-const { dbFile, staleAfterMs, historyMs } = workerData as {
+const { dbFile, databaseUrl, staleAfterMs, historyMs } = workerData as {
   dbFile: string;
+  databaseUrl?: string;
   staleAfterMs?: number;
   historyMs?: number;
 };
 // WAL lets this reader see every committed write without ever blocking the writer on the main thread.
-const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-db.pragma('busy_timeout = 5000');
+function openSqlite(): SqlDb {
+  const sqlite = new Database(dbFile, { readonly: true, fileMustExist: true });
+  sqlite.pragma('busy_timeout = 5000');
+  return sqlite;
+}
+const db = databaseUrl ? openPostgres(databaseUrl) : openSqlite();
 const health = createFlagHealth({
   store: createSignalStore(db),
   ...(staleAfterMs === undefined ? {} : { staleAfterMs }),

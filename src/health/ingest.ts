@@ -1,6 +1,6 @@
 // The one ingestion path for health signals: records (from POST /api/signals, Unleash metrics or replay) folded into stored buckets.
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type ArmsOf, armProblem } from './arms.ts';
@@ -17,7 +17,7 @@ import { type BatchWriter, createSignalStore, type SignalStore } from './signal-
 import { unleashMetricsToRecords } from './unleash-metrics.ts';
 
 export interface SignalIngestDeps {
-  db: Db;
+  db: SqlDb;
   clock: Clock;
   log: Logger;
   /** Share the store with readers; one is created on `db` otherwise. */

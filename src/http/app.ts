@@ -10,6 +10,7 @@ import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
 import { segmentFieldOf } from '../plans/signal-source.ts';
 import type { Controller } from '../rollout/controller.ts';
+import type { ReplicaStatus } from '../rollout/replicas.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
 import type { Drills } from '../sdk/drill.ts';
 import type { SdkRegistry } from '../sdk/instances.ts';
@@ -59,6 +60,8 @@ export interface AppDeps {
   /** SDK instances seen on the client API, and the rollback drills measured against them. */
   sdks?: SdkRegistry;
   drills?: Drills;
+  /** This replica and the leader (GET /api/admin/replicas). */
+  replicas?: () => ReplicaStatus;
 }
 
 export function createApp(deps: AppDeps) {

@@ -130,6 +130,14 @@ export const operations: Operation[] = [
     responses: ok,
   }),
   op({
+    method: 'get',
+    path: '/api/admin/replicas',
+    summary: 'This replica, whether it leads (runs the scheduler), and the leader it last saw',
+    tag: 'admin',
+    tokens: ['admin'],
+    responses: ok,
+  }),
+  op({
     method: 'post',
     path: '/api/admin/plans/reload',
     summary: 'Re-read the plan folder',
