@@ -4,6 +4,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { createAlertStore } from './alerts/alert-store.ts';
+import { type CheckProvider, createAuditor } from './audit/audit.ts';
+import { createAuditStore } from './audit/audit-store.ts';
+import { createAuditSchedule } from './audit/schedule.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
@@ -120,6 +123,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   });
   const arms = createArmIndex(controller);
   const alertStore = createAlertStore(db);
+  const auditStore = createAuditStore(db);
   const signals = createSignalIngest({
     db,
     clock,
@@ -128,6 +132,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     idempotencyWindowMs: config.signals.idempotencyWindowMs,
     // Impact metrics without a flag context cannot be stored per arm; /metrics counts them instead.
     onUnattributedImpact: metrics.unattributedImpact,
+    // SDK metrics of flags no plan defines are not stored as signals; the audit keeps their names and counts.
+    onUnplannedFlags: (evaluations) => auditStore.noteUnplanned(evaluations, clock()),
   });
   const assessed = createFlagHealth({
     store: signals.store,
@@ -151,6 +157,28 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       return fresh ? latest.verdict : assessed.assess(flag, now);
     },
   };
+  /** Extra audit checks combined with the built-in ones in every run (SDK reach is wired here). */
+  const auditProviders: CheckProvider[] = [];
+  const auditor = createAuditor({
+    flags: () => controller.listFlags(),
+    signalStore: signals.store,
+    events: () => controller.events.list({ limit: 10_000_000 }),
+    unplanned: (since) => auditStore.unplanned(since),
+    staleAfterMs: config.signals.staleAfterMs,
+    providers: auditProviders,
+  });
+  let wakeNotifier = () => {};
+  const auditSchedule = createAuditSchedule({
+    db,
+    auditor,
+    store: auditStore,
+    events: controller.events,
+    clock,
+    log: log.child({ part: 'audit' }),
+    intervalMs: config.audit.intervalMs,
+    outbox: { store: outbox, targets: targets.map((t) => t.id), now: Date.now },
+    onNotified: () => wakeNotifier(),
+  });
   const ui = createUiRoutes({
     controller,
     flagHealth,
@@ -179,6 +207,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     random: Math.random,
     arms,
+    audits: { auditor, store: auditStore, schedule: auditSchedule },
   });
   // The guarded service shares the server under /service and reads its flags back through the client API.
   const service =
@@ -250,6 +279,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ['events', () => controller.events.prune(now - config.retention.eventsMs)],
       ['alerts', () => alertStore.prune(now - config.retention.alertsMs)],
       ['outbox', () => outbox.prune(Date.now() - 7 * 86_400_000)],
+      ['audits', () => auditStore.prune(now - config.retention.eventsMs, now - 7 * 86_400_000)],
     ];
     for (const [part, prune] of parts) {
       try {
@@ -270,6 +300,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   });
   metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats });
   if (targets.length) {
+    wakeNotifier = () => notifier.wake();
     notifier.start();
     const unsubscribe = controller.onEvent(() => notifier.wake());
     stops.push(() => {
@@ -290,6 +321,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     readiness,
     notifier,
+    audits: { auditor, store: auditStore, schedule: auditSchedule },
     /** One pass of retention (also run every ten minutes once started). */
     retention,
     prometheus,
@@ -358,6 +390,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       }
       prometheus.start();
       stops.push(() => prometheus.stop());
+      auditSchedule.start();
+      stops.push(() => auditSchedule.stop());
       // Reconcile last: everything it acts through is up. Stops run in reverse, so it stops first.
       scheduler.start();
       stops.push(() => scheduler.stop());

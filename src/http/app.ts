@@ -12,6 +12,7 @@ import type { Controller } from '../rollout/controller.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { createAlertAdminRoutes, createAlertRoutes } from './alert-routes.ts';
+import { type AuditDeps, createAuditRoutes } from './audit-routes.ts';
 import { type Authenticator, requireToken } from './auth.ts';
 import { createClientRoutes } from './client-routes.ts';
 import { createDeltaRoutes } from './delta-routes.ts';
@@ -52,6 +53,8 @@ export interface AppDeps {
   arms: ArmsOf;
   /** The dashboard (src/ui), signed in with its own session cookie rather than a bearer token. */
   ui?: Hono;
+  /** `rollgate audit`: runs on request and on schedule, the latest stored run, the trust ledger. */
+  audits?: AuditDeps;
 }
 
 export function createApp(deps: AppDeps) {
@@ -73,6 +76,8 @@ export function createApp(deps: AppDeps) {
   app.route('/api/admin', createAdminRoutes(deps));
   app.route('/api/admin', createRolloutRoutes(deps));
   app.route('/api/admin', createAlertAdminRoutes(deps));
+  if (deps.audits)
+    app.route('/api/admin', createAuditRoutes({ audits: deps.audits, clock: deps.controller.clock }));
   app.route('/api/admin', createHealthRoutes({ ...deps, signalStore: deps.signals.store }));
   app.route('/api/alerts', createAlertRoutes(deps));
   app.use('/api/signals', requireToken(deps.auth, ['client', 'ingest']));
