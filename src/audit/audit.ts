@@ -184,11 +184,14 @@ export function createAuditor(deps: AuditorDeps) {
     ledger: () => ({ ledger: trustLedger(deps.events()) }),
     async run(now: number, opts: { traffic?: number | undefined } = {}): Promise<AuditReport> {
       const inputs = gather(now, opts.traffic);
-      const [power, ...extra] = await Promise.all([
-        runPower(powerInputs(inputs), deps.power ?? {}),
+      const power = powerInputs(inputs);
+      // Without traffic to simulate there is nothing slow: no thread is started for the warnings alone.
+      const simulate = power.some((p) => p.traffic !== null) ? runPower : powerInline;
+      const [powerResult, ...extra] = await Promise.all([
+        simulate(power, deps.power ?? {}),
         ...(deps.providers ?? []).map((p) => p(inputs)),
       ]);
-      return auditReport(inputs, power ?? [], extra.flat());
+      return auditReport(inputs, powerResult ?? [], extra.flat());
     },
   };
 }

@@ -9,7 +9,14 @@ import type { Clock } from '../clock.ts';
 import { jsonBody, query } from '../edge.ts';
 import type { AuthEnv } from './auth.ts';
 
-export const auditQuery = z.strictObject({ traffic: trafficSchema.optional() });
+export const auditQuery = z.strictObject({
+  traffic: trafficSchema
+    .optional()
+    .describe('Requests per minute assumed for plans with no stored traffic (plans not running yet).'),
+});
+
+/** POST /audit/runs takes no options: a stored run is what the schedule would run. */
+export const auditRunBody = z.strictObject({});
 
 export interface AuditDeps {
   auditor: Auditor;
@@ -29,7 +36,7 @@ export function createAuditRoutes(deps: { audits: AuditDeps; clock: Clock }) {
   app.get('/audit/latest', (c) => c.json({ run: store.latest() }));
 
   app.post('/audit/runs', async (c) => {
-    await jsonBody(c, z.strictObject({}));
+    await jsonBody(c, auditRunBody);
     const { run, newlyFailing, eventId } = await schedule.runNow('request');
     return c.json({ run, newlyFailing, eventId });
   });
