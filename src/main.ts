@@ -6,6 +6,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createAlertStore } from './alerts/alert-store.ts';
 import { type CheckProvider, createAuditor } from './audit/audit.ts';
 import { createAuditStore } from './audit/audit-store.ts';
+import type { PowerOptions } from './audit/power.ts';
 import { createAuditSchedule } from './audit/schedule.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
@@ -65,6 +66,8 @@ export interface RollgateOptions {
   watchPollMs?: number;
   /** How long after the last storage fault readiness stays 503; tests shorten it. */
   storageRecoverMs?: number;
+  /** Audit knobs: fewer power seeds, or a scheduled run more often than ROLLGATE_AUDIT_INTERVAL allows (tests). */
+  audit?: { power?: PowerOptions; intervalMs?: number };
   /** Knobs of the guarded service when it runs in this process (ROLLGATE_SERVICE=on). */
   service?: Omit<ServiceOptions, 'dataDir'>;
 }
@@ -166,6 +169,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     unplanned: (since) => auditStore.unplanned(since),
     staleAfterMs: config.signals.staleAfterMs,
     providers: auditProviders,
+    ...(opts.audit?.power ? { power: opts.audit.power } : {}),
   });
   let wakeNotifier = () => {};
   const auditSchedule = createAuditSchedule({
@@ -175,7 +179,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     events: controller.events,
     clock,
     log: log.child({ part: 'audit' }),
-    intervalMs: config.audit.intervalMs,
+    intervalMs: opts.audit?.intervalMs ?? config.audit.intervalMs,
     outbox: { store: outbox, targets: targets.map((t) => t.id), now: Date.now },
     onNotified: () => wakeNotifier(),
   });

@@ -420,12 +420,20 @@ export function powerChecks(input: PowerInput, options: PowerOptions = {}): Audi
       );
     });
     if (!rollout.guardrails.length) {
+      const alerts = rollout.alerts.length;
       checks.push({
         check: 'power',
-        status: 'fail',
+        status: alerts ? 'warn' : 'fail',
         subject: plan.name,
-        summary: `${plan.name} ${label(k)}: no guardrail watches this stage, so it promotes after its bake whatever the change does`,
-        numbers: { stage: k + 1, percent: stage.percent, guardrails: 0 },
+        summary: `${plan.name} ${label(k)}: no guardrail watches this stage, so it promotes after its bake whatever the change does${alerts ? `; only ${alerts} alert rule(s) can stop it` : ''}`,
+        numbers: {
+          stage: k + 1,
+          percent: stage.percent,
+          guardrails: 0,
+          alerts,
+          trafficPerMinute: traffic,
+          trafficSource: input.trafficSource,
+        },
         action: 'add guardrails (errors, latency) to the plan',
       });
     }

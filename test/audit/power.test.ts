@@ -70,7 +70,7 @@ rollout:
     expect(a).toEqual(b);
   });
 
-  it('warns instead of guessing when there is no traffic, and fails a stage with no guardrail', () => {
+  it('warns instead of guessing when there is no traffic; a stage with no guardrail warns under alert rules and fails alone', () => {
     const watched = plan(`${head('not.running')}
 rollout:
   stages: [{ percent: 10, bake: 10m }, { percent: 100 }]
@@ -85,7 +85,13 @@ rollout:
   alerts: [{ match: { alertname: X } }]
 `);
     const [stage] = powerChecks({ plan: bare, traffic: 100, trafficSource: '--traffic' });
-    expect(stage).toMatchObject({ status: 'fail', numbers: { guardrails: 0 } });
+    expect(stage).toMatchObject({ status: 'warn', numbers: { guardrails: 0, alerts: 1 } });
+    const unwatched = plan(`${head('unwatched')}
+rollout:
+  stages: [{ percent: 10, bake: 10m }, { percent: 100 }]
+`);
+    const [alone] = powerChecks({ plan: unwatched, traffic: 100, trafficSource: '--traffic' });
+    expect(alone).toMatchObject({ status: 'fail', numbers: { guardrails: 0, alerts: 0 } });
   });
 
   it('simulates the change each guardrail kind guards against', () => {
