@@ -39,7 +39,10 @@ export interface AuditReport {
   ledger: LedgerEntry[];
 }
 
-/** Recent traffic per minute (both arms), over the minutes that carried any. Null when there was none. */
+/** Fewer minutes with traffic than this in the recent window and the stored rate is too thin to simulate. */
+export const minTrafficMinutes = 10;
+
+/** Recent traffic per minute (both arms), over the minutes that carried any. Null when too few did. */
 export function recentTraffic(intervals: readonly Interval[]): number | null {
   let total = 0;
   const minutes = new Set<number>();
@@ -50,7 +53,7 @@ export function recentTraffic(intervals: readonly Interval[]): number | null {
     total += n;
     for (let t = i.start; t < i.start + i.width; t += minuteMs) minutes.add(t);
   }
-  return minutes.size ? total / minutes.size : null;
+  return minutes.size >= minTrafficMinutes ? total / minutes.size : null;
 }
 
 /** Control's error and conversion rates and log-latency, where enough is stored; the defaults elsewhere. */

@@ -53,9 +53,11 @@ export interface PowerOptions {
   historyMinutes?: number;
   /** The longest a stage is simulated, in minutes. */
   maxMinutes?: number;
+  /** Wall time for one plan's simulations; stages not reached by then are warnings saying so. */
+  budgetMs?: number;
 }
 
-export const powerDefaults = { seeds: 3, historyMinutes: 60, maxMinutes: 7 * 1440 };
+export const powerDefaults = { seeds: 3, historyMinutes: 60, maxMinutes: 7 * 1440, budgetMs: 120_000 };
 
 /**
  * How far past its limit an absolute guardrail is pushed to count as the change it guards against: the limit
@@ -215,18 +217,59 @@ function armRecord(
     record.units = requests;
     record.conversions = conversions;
     if (need.revenue) {
-      let revenue = 0;
-      let squares = 0;
-      for (let i = 0; i < conversions; i++) {
-        const y = Math.min(cap, Math.exp(b.revenueMu + b.revenueSigma * rng.normal())) * p.revenueFactor;
-        revenue += y;
-        squares += y * y;
-      }
-      record.revenue = revenue;
-      record.revenueSquares = squares;
+      const r = revenueOf(rng, conversions, b, cap, p.revenueFactor);
+      record.revenue = r.sum;
+      record.revenueSquares = r.sumSq;
     }
   }
   return record;
+}
+
+/** E[min(X, cap)^j] for lognormal X, by quadrature over the normal density (j = 1..4). */
+function cappedMoments(b: Baseline, cap: number): [number, number, number, number] {
+  const m: [number, number, number, number] = [0, 0, 0, 0];
+  const steps = 2000;
+  for (let i = 0; i < steps; i++) {
+    const z = -8 + (16 * (i + 0.5)) / steps;
+    const w = (Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI)) * (16 / steps);
+    const y = Math.min(cap, Math.exp(b.revenueMu + b.revenueSigma * z));
+    for (let j = 0; j < 4; j++) m[j] = (m[j] as number) + w * y ** (j + 1);
+  }
+  return m;
+}
+
+const momentCache = new Map<string, [number, number, number, number]>();
+
+/**
+ * Capped revenue of k purchases: exact draws for few, for many a bivariate normal with the exact first four
+ * moments (the sums of y and y² are all the mean test reads), so large traffic stays cheap.
+ */
+function revenueOf(rng: Rng, k: number, b: Baseline, cap: number, factor: number) {
+  if (k < 200) {
+    let sum = 0;
+    let sumSq = 0;
+    for (let i = 0; i < k; i++) {
+      const y = Math.min(cap, Math.exp(b.revenueMu + b.revenueSigma * rng.normal())) * factor;
+      sum += y;
+      sumSq += y * y;
+    }
+    return { sum, sumSq };
+  }
+  const key = `${b.revenueMu}/${b.revenueSigma}/${cap}`;
+  let moments = momentCache.get(key);
+  if (!moments) {
+    moments = cappedMoments(b, cap);
+    momentCache.set(key, moments);
+  }
+  const [m1, m2, m3, m4] = moments;
+  const l11 = Math.sqrt(k * (m2 - m1 * m1));
+  const l21 = (k * (m3 - m1 * m2)) / l11;
+  const l22 = Math.sqrt(Math.max(0, k * (m4 - m2 * m2) - l21 * l21));
+  const z1 = rng.normal();
+  const z2 = rng.normal();
+  const sum = k * m1 + l11 * z1;
+  const sumSq = Math.max(k * m2 + l21 * z1 + l22 * z2, (sum * sum) / k);
+  return { sum: sum * factor, sumSq: sumSq * factor * factor };
 }
 
 interface StageRun {
@@ -367,9 +410,21 @@ export function powerChecks(input: PowerInput, options: PowerOptions = {}): Audi
     ];
   }
   const traffic = input.traffic;
+  const deadline = Date.now() + o.budgetMs;
   for (let k = 0; k < last; k++) {
     const stage = rollout.stages[k];
     if (!stage) continue;
+    if (Date.now() > deadline) {
+      checks.push({
+        check: 'power',
+        status: 'warn',
+        subject: plan.name,
+        summary: `${plan.name} ${label(k)}: power not computed, the audit's ${formatDuration(o.budgetMs)} budget for this plan ran out`,
+        numbers: { stage: k + 1, percent: stage.percent, budgetMs: o.budgetMs },
+        action: 'run the audit again when the server is less busy',
+      });
+      continue;
+    }
     const bakeMinutes = Math.ceil((parseDuration(stage.bake ?? '0') ?? 0) / minuteMs);
     const treatmentPerMinute = (traffic * stage.percent) / 100;
     const exposureMinutes = Math.ceil((stage.minRequests ?? 0) / Math.max(treatmentPerMinute, 1e-9));

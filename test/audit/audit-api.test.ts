@@ -146,14 +146,15 @@ describe('GET /api/admin/audit', { timeout: 60_000 }, () => {
   it('uses the stored traffic for the power of a running rollout', async () => {
     const { audit, signals, call, clock } = setup();
     await call('POST', '/api/admin/flags/watched/rollout/start', { body: {} });
-    for (let m = 0; m < 3; m++) {
-      const at = new Date(clock() + m * 60_000).toISOString();
+    // Ten minutes of traffic: fewer would be too thin a rate to simulate.
+    for (let m = 0; m < 10; m++) {
+      const at = new Date(clock()).toISOString();
       await signals([
         { flag: 'watched', arm: 'control', at, requests: 300, errors: 1 },
         { flag: 'watched', arm: 'treatment', at, requests: 300, errors: 1 },
       ]);
+      clock.advance(60_000);
     }
-    clock.advance(3 * 60_000);
     const report = await audit('?traffic=50');
     const power = find(report.checks, 'power', 'watched');
     expect(power.length).toBe(3);
