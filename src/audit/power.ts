@@ -376,6 +376,12 @@ function medianOrNever(xs: readonly (number | null)[]): number | null {
   return mid ?? null;
 }
 
+/** "caught after 26m (median)" or "not caught within 2h (median)". */
+const caughtText = (detection: number | null, horizon: number) =>
+  detection === null
+    ? `not caught within ${minutesText(horizon)} (median)`
+    : `caught after ${minutesText(detection)} (median)`;
+
 const minutesText = (m: number | null) => (m === null ? 'never' : formatDuration(m * minuteMs));
 
 export interface PowerInput {
@@ -578,7 +584,7 @@ function guardrailPower(a: {
       check: 'power',
       status: 'warn',
       subject: plan.name,
-      summary: `${head}: at ${a.traffic}/min the stage would not promote within ${minutesText(a.horizon)} even with nothing wrong (it keeps holding), so its power cannot be judged; the target change is caught after ${minutesText(detection)} (median)`,
+      summary: `${head}: at ${a.traffic}/min the stage would not promote within ${minutesText(a.horizon)} even with nothing wrong (it keeps holding), so its power cannot be judged; the target change: ${caughtText(detection, horizon)}`,
       numbers,
       action: 'check the stage holds (exposure, a guardrail waiting for control) with rollgate status',
     };
@@ -610,12 +616,14 @@ function guardrailPower(a: {
     check: 'power',
     status,
     subject: plan.name,
-    summary: `${head}: at ${round(a.traffic)}/min (${percentOf(a.percent)} treatment) ${effect} ${verb}: caught after ${minutesText(detection)} (median), promotion after ${minutesText(promotion)}; ${smallestText}`,
+    summary: `${head}: at ${round(a.traffic)}/min (${percentOf(a.percent)} treatment) ${effect} ${verb}: ${caughtText(detection, horizon)}, promotion after ${minutesText(promotion)}; ${smallestText}`,
     numbers,
     action:
       status === 'pass'
         ? ''
-        : `lengthen the bake or raise minRequests of ${a.label} to at least ${minutesText(detection)} of traffic${detection === null ? ' (or use a more sensitive guardrail)' : ''}, or accept a larger relative change for this guardrail`,
+        : detection === null
+          ? `the change is not caught within ${minutesText(horizon)} at this stage: give it a higher percent or more traffic, or accept a larger relative change for this guardrail`
+          : `lengthen the bake or raise minRequests of ${a.label} to at least ${minutesText(detection)} of traffic, or accept a larger relative change for this guardrail`,
   };
 }
 
@@ -629,13 +637,17 @@ function smallestCaught(
   minutes: number,
   caughtAtTarget: number,
 ): number | null {
+  // Stops as soon as the majority is decided either way.
   const caughtAt = (scale: number) => {
-    let n = 0;
+    const needed = Math.ceil(seeds / 2);
+    let caught = 0;
     for (let s = 0; s < seeds; s++) {
       const d = detect(scale, 3000 + s);
-      if (d !== null && d <= minutes) n++;
+      if (d !== null && d <= minutes) caught++;
+      if (caught >= needed) return true;
+      if (caught + (seeds - s - 1) < needed) return false;
     }
-    return 2 * n >= seeds;
+    return false;
   };
   const at = scales.indexOf(1);
   if (2 * caughtAtTarget >= seeds) {

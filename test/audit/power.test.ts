@@ -33,7 +33,10 @@ rollout:
     expect(stage?.numbers.promotionMinutes).toBeLessThan(20);
     expect(stage?.numbers.caughtBeforePromotion).toBe('0/3');
     expect(stage?.summary).toMatch(/a 5 % drop in conversions would be promoted before it is caught/);
-    expect(stage?.action).toMatch(/lengthen the bake or raise minRequests of stage 1\/2/);
+    // Not caught at all within two hours: a longer bake would not help, more traffic per stage would.
+    expect(stage?.numbers.detectionMinutes).toBeNull();
+    expect(stage?.summary).toMatch(/not caught within 2h \(median\)/);
+    expect(stage?.action).toMatch(/give it a higher percent or more traffic/);
     // Not even a 16-fold larger drop is caught within the bake: too few treatment conversions to warm up.
     expect(stage?.numbers.smallestRelative).toBeNull();
     expect(stage?.summary).toMatch(/no change up to a 80 % drop in conversions is caught within 1\dm/);
