@@ -5,20 +5,19 @@ import { type Interval, toIntervals } from '../health/intervals.ts';
 import { minuteMs } from '../health/series.ts';
 import type { SignalStore } from '../health/signal-store.ts';
 import type { StoredEvent } from '../rollout/event-store.ts';
-import { type AuditFlag, blindSpotChecks, blindSpotDefaults, type UnplannedFlag } from './blind-spots.ts';
+import {
+  type AuditFlag,
+  type BlindSpotInput,
+  blindSpotChecks,
+  blindSpotDefaults,
+  type UnplannedFlag,
+} from './blind-spots.ts';
 import type { AuditCheck, AuditStatus } from './check.ts';
 import { type LedgerEntry, trustChecks, trustLedger } from './ledger.ts';
 import { type Baseline, defaultBaseline, type PowerInput, type PowerOptions, powerChecks } from './power.ts';
 
-/** Everything the checks read, gathered once per run. */
-export interface AuditInputs {
-  now: number;
-  flags: readonly AuditFlag[];
-  /** Each flag's stored intervals over the last `recentMs`. */
-  recent: ReadonlyMap<string, readonly Interval[]>;
-  recentMs: number;
-  staleAfterMs: number;
-  unplanned: readonly UnplannedFlag[];
+/** Everything the checks read, gathered once per run: what the blind spots read, and more. */
+export interface AuditInputs extends BlindSpotInput {
   /** The event log (retention keeps 90 days by default), any order. */
   events: readonly StoredEvent[];
   /** Requests per minute for plans with no stored traffic (`--traffic`). */
@@ -130,12 +129,7 @@ export function auditReport(inputs: AuditInputs, power: AuditCheck[], extra: Aud
   const logSince = inputs.events.reduce((t, e) => Math.min(t, e.at), inputs.now);
   return combine(
     inputs.now,
-    [
-      ...power,
-      ...blindSpotChecks({ ...inputs, unplanned: inputs.unplanned }),
-      ...trustChecks(ledger, logSince, inputs.now),
-      ...extra,
-    ],
+    [...power, ...blindSpotChecks(inputs), ...trustChecks(ledger, logSince, inputs.now), ...extra],
     ledger,
   );
 }

@@ -7,6 +7,7 @@ import { openDb } from '../db/open.ts';
 import { assess } from '../health/assess.ts';
 import { defaultRelative, guardrailName } from '../health/assess-guardrail.ts';
 import { createRng, type Rng } from '../health/bench-detect/prng.ts';
+import { service } from '../health/bench-detect/traffic.ts';
 import { normalCdf } from '../health/detectors/distributions.ts';
 import { createSignalIngest } from '../health/ingest.ts';
 import { defaultLatencyBoundsMs, minuteMs } from '../health/series.ts';
@@ -37,12 +38,12 @@ export interface Baseline {
 
 /** Used where a flag has no stored control signals: the detection benchmark's service. */
 export const defaultBaseline: Baseline = {
-  errorRate: 0.005,
-  latencyMu: Math.log(100),
-  latencySigma: 0.5,
-  conversionRate: 0.05,
-  revenueMu: Math.log(30),
-  revenueSigma: 0.8,
+  errorRate: service.errorRate,
+  latencyMu: service.latencyMu,
+  latencySigma: service.latencySigma,
+  conversionRate: service.conversionRate,
+  revenueMu: service.revenueMu,
+  revenueSigma: service.revenueSigma,
   source: 'defaults',
 };
 
