@@ -58,7 +58,7 @@ export interface PowerOptions {
   budgetMs?: number;
 }
 
-export const powerDefaults = { seeds: 3, historyMinutes: 60, maxMinutes: 7 * 1440, budgetMs: 120_000 };
+export const powerDefaults = { seeds: 3, historyMinutes: 60, maxMinutes: 7 * 1440, budgetMs: 30_000 };
 
 /**
  * How far past its limit an absolute guardrail is pushed to count as the change it guards against: the limit

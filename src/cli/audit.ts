@@ -12,6 +12,14 @@ export function auditText(report: AuditReport): string {
   });
   const overrides = report.ledger.filter((e) => e.kind !== 'escape').length;
   const escapes = report.ledger.length - overrides;
+  const recent = report.ledger.slice(-10);
+  if (recent.length) {
+    lines.push('', `ledger (newest ${recent.length} of ${report.ledger.length}):`);
+    for (const e of recent.reverse())
+      lines.push(
+        `  ${e.at}  ${e.kind.padEnd(20)} ${e.flag ?? '-'} by ${e.actor}${e.overrode ? ` over "${e.overrode}"` : ''}${e.reason ? `: ${e.reason}` : ''}`,
+      );
+  }
   lines.push(
     '',
     `audit ${report.status.toUpperCase()} at ${report.at}: ${report.counts.fail} fail, ${report.counts.warn} warn, ${report.counts.pass} pass; ledger: ${overrides} human override(s), ${escapes} escape(s) in the log`,

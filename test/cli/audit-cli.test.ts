@@ -52,14 +52,21 @@ afterAll(async () => {
 });
 
 describe('rollgate audit', { timeout: 120_000 }, () => {
-  it('exits 1 when a gate fails, naming it and what to do', async () => {
+  it('exits 1 when a gate fails, naming it and what to do, and lists the ledger', async () => {
+    const killed = await fetch(`${urls[0]}/api/admin/flags/bare/disable`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${testTokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'incident 4711' }),
+    });
+    expect(killed.status).toBe(200);
     const r = await cli(urls[0] as string, []);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /^FAIL {2}blind-spot\.unwatched +bare has a rollout with no guardrail and no alert rule/m,
     );
     expect(r.stdout).toMatch(/→ add guardrails \(errors, latency\) or an alert rule to the plan/);
-    expect(r.stdout).toMatch(/audit FAIL at .*: 1 fail, \d+ warn, \d+ pass/);
+    expect(r.stdout).toMatch(/audit FAIL at .*: 1 fail, \d+ warn, \d+ pass; ledger: 1 human override/);
+    expect(r.stdout).toMatch(/^ {2}\S+ {2}kill-switch +bare by ops: incident 4711$/m);
   });
 
   it('exits 0 when nothing fails, and prints the report as JSON with --format json', async () => {
