@@ -8,6 +8,7 @@ import { type CheckProvider, createAuditor } from './audit/audit.ts';
 import { createAuditStore } from './audit/audit-store.ts';
 import type { PowerOptions } from './audit/power.ts';
 import { createAuditSchedule } from './audit/schedule.ts';
+import { sdkReachChecks } from './audit/sdk-reach.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
@@ -36,6 +37,8 @@ import { createOutboxSender, notifyTargets } from './rollout/notifier.ts';
 import { createOutboxStore } from './rollout/outbox-store.ts';
 import { createScheduler } from './rollout/scheduler.ts';
 import { createServedFeatures } from './rollout/served.ts';
+import { createDrills } from './sdk/drill.ts';
+import { createSdkInstanceStore, createSdkRegistry } from './sdk/instances.ts';
 import { createService, type ServiceOptions } from './service/service.ts';
 import { runStandaloneService, type StandaloneOptions } from './service/standalone.ts';
 import { createSessions, loadSessionKey } from './ui/session.ts';
@@ -117,13 +120,6 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     return { ok, checks: { started: ready, database, watcher: plans } };
   };
   const metrics = createMetrics(controller);
-  const served = createServedFeatures({ controller });
-  const streaming = createStreamingHub({
-    served,
-    log,
-    heartbeatMs: opts.heartbeatMs,
-    limits: opts.streamingLimits,
-  });
   const arms = createArmIndex(controller);
   const alertStore = createAlertStore(db);
   const auditStore = createAuditStore(db);
@@ -137,6 +133,20 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     onUnattributedImpact: metrics.unattributedImpact,
     // SDK metrics of flags no plan defines are not stored as signals; the audit keeps their names and counts.
     onUnplannedFlags: (evaluations) => auditStore.noteUnplanned(evaluations, clock()),
+  });
+  // SDK instances as the client API sees them: in memory on the poll path, flushed to sdk_instances.
+  const sdks = createSdkRegistry({ now: clock });
+  const sdkStore = createSdkInstanceStore(db);
+  sdks.load(sdkStore.load(sdks.limits.maxInstances));
+  const drills = createDrills({ controller, sdks, signalStore: signals.store, log, now: clock });
+  const served = createServedFeatures({ controller, extra: drills.features });
+  drills.attach(served);
+  const streaming = createStreamingHub({
+    served,
+    log,
+    heartbeatMs: opts.heartbeatMs,
+    limits: opts.streamingLimits,
+    sdks,
   });
   const assessed = createFlagHealth({
     store: signals.store,
@@ -160,8 +170,15 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       return fresh ? latest.verdict : assessed.assess(flag, now);
     },
   };
-  /** Extra audit checks combined with the built-in ones in every run (SDK reach is wired here). */
-  const auditProviders: CheckProvider[] = [];
+  /** Extra audit checks combined with the built-in ones in every run: SDK reach, and plans no SDK fetched. */
+  const auditProviders: CheckProvider[] = [
+    (inputs) =>
+      sdkReachChecks({
+        instances: sdks.list(),
+        plans: inputs.flags.map((f) => ({ name: f.plan.name })),
+        now: inputs.now,
+      }),
+  ];
   const auditor = createAuditor({
     flags: () => controller.listFlags(),
     signalStore: signals.store,
@@ -212,6 +229,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     random: Math.random,
     arms,
     audits: { auditor, store: auditStore, schedule: auditSchedule },
+    sdks,
+    drills,
   });
   // The guarded service shares the server under /service and reads its flags back through the client API.
   const service =
@@ -284,6 +303,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ['alerts', () => alertStore.prune(now - config.retention.alertsMs)],
       ['outbox', () => outbox.prune(Date.now() - 7 * 86_400_000)],
       ['audits', () => auditStore.prune(now - config.retention.eventsMs, now - 7 * 86_400_000)],
+      ['sdk instances', () => sdkStore.flush(sdks, now)],
     ];
     for (const [part, prune] of parts) {
       try {
@@ -329,16 +349,36 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     /** One pass of retention (also run every ten minutes once started). */
     retention,
     prometheus,
+    sdks,
+    drills,
+    /** Writes the SDK instances seen since the last flush (also every ten seconds once started). */
+    flushSdkInstances: () => sdkStore.flush(sdks, clock(), { all: true }),
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
       // Retention (minute buckets roll up into hours, then age out; old events, alerts and keys go) is cheap
       // enough to run every ten minutes; the storage probe runs every five seconds.
       retention();
-      const timers = [setInterval(retention, 600_000), setInterval(() => storage.probe(), 5_000)];
+      const flushSdks = (all = false) => {
+        try {
+          sdkStore.flush(sdks, clock(), { all });
+        } catch (err) {
+          storage.fault(err);
+          log.error('sdk instance flush failed', { err });
+        }
+      };
+      const timers = [
+        setInterval(retention, 600_000),
+        setInterval(() => storage.probe(), 5_000),
+        setInterval(() => flushSdks(), 10_000),
+      ];
       for (const t of timers) t.unref();
       stops.push(() => {
         for (const t of timers) clearInterval(t);
+        flushSdks(true);
       });
+      // A drill in progress at shutdown stops waiting, restores its flag and records what it saw.
+      if (config.drill.intervalMs) drills.schedule(config.drill.intervalMs);
+      stops.push(() => drills.stop());
       if (config.watch) {
         const w = watchPlanDir(
           config.flagsDir,
@@ -354,6 +394,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         served,
         frontend: createFrontendAnswers({ served, random: Math.random, now: clock }),
         auth,
+        sdks,
         fallback: getRequestListener(app.fetch, { hostname: config.host }),
       });
       const server = await new Promise<Server>((resolve, reject) => {
@@ -405,6 +446,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ready = false;
       for (const stop of stops.reverse()) await stop();
       await scheduler.stop();
+      await drills.stop(); // a no-op when start already stopped it; ends a drill run without start
       await assessThread.close();
       await service?.stop(); // a no-op when start already stopped it
       db.close();

@@ -25,8 +25,8 @@ export interface AuditInputs extends BlindSpotInput {
 }
 
 /**
- * A source of extra checks, combined with the built-in ones in every run. SDK reach (src/audit/sdk-reach.ts,
- * `sdkReachChecks`) is wired in here, by main.ts, where it exists.
+ * A source of extra checks, combined with the built-in ones in every run: main.ts passes SDK reach
+ * (src/audit/sdk-reach.ts, `sdkReachChecks`) here.
  */
 export type CheckProvider = (inputs: AuditInputs) => AuditCheck[] | Promise<AuditCheck[]>;
 

@@ -33,6 +33,11 @@ export const help: Record<string, string> = {
     'usage: rollgate replay --plan <file.yaml> --signals <file.ndjson> [--start <ISO time>] [--check-split]\n  replay recorded signals through assess and reconcile, one JSON line per decision',
   status: `usage: rollgate status [--watch] [--interval 2s] [--json]\n  flags, phases, percents, verdicts and hold reasons of a running server\n${connection}`,
   audit: `usage: rollgate audit [--format text|json] [--traffic N/min]\n  the hard gates (power, blind spots, trust inflation) of a running server; exit 1 when any check fails\n  --traffic  requests per minute assumed for plans with no stored traffic (not running yet)\n${connection}`,
+  drill: `usage: rollgate drill [--reason TEXT] [--timeout 30s] [--json]
+  rollback drill: toggle the reserved flag rollgate.drill, wait until every SDK instance seen in the last
+  hour holds it (or the timeout: by default a bit more than the longest refresh interval seen), restore it,
+  and check each completed flag's holdback; exit 1 when an instance never took the change (or none was seen)
+${connection}`,
   events: `usage: rollgate events [FLAG] [--type rollout.rolled-back] [--limit 20] [--json]\n  the decision and audit log, newest first\n${connection}`,
   ...Object.fromEntries(flagActions.map((a) => [a, actionHelp(a)])),
 };
@@ -44,6 +49,7 @@ const usage = `usage: rollgate <command> [options]     (rollgate <command> --hel
   status [--watch] [--json]                   what every flag is doing now
   events [FLAG]                               the decision log
   audit [--format json] [--traffic N/min]     hard gates: power, blind spots, trust; exit 1 on a failure
+  drill [--timeout 30s]                       rollback drill: does every SDK take a change?
   start|pause|resume|promote|rollback FLAG    drive a rollout  [--reason TEXT] [--to full]
   disable|enable FLAG                         the kill switch  [--reason TEXT]`;
 
@@ -154,6 +160,21 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       const { auditCommand } = await import('./audit.ts');
       return auditCommand(target(values), { json: values.format === 'json', traffic }, out);
+    }
+    case 'drill': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          ...connectionOptions,
+          reason: { type: 'string' },
+          timeout: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      if (values.timeout !== undefined && parseDuration(values.timeout) === undefined)
+        throw new CliError(`--timeout "${values.timeout}" is not a duration such as 30s or 2m`, 2);
+      const { drillCommand } = await import('./drill.ts');
+      return drillCommand(target(values), values, out);
     }
     case 'replay': {
       const { values } = parseArgs({

@@ -30,6 +30,8 @@ export interface GuardrailWindow {
   /** After 100 % with a holdback: count guardrails run the two-sample CUSUM instead. */
   drift: boolean;
   driftArl0Intervals: number;
+  /** Multiplies the reflected form's threshold A when this test shares its guardrail's budget (segments). */
+  detectorScale?: number;
 }
 
 /**
@@ -147,7 +149,9 @@ function counts(
   const relative = g.relative ?? defaultRelative.errors;
   let state = initCountTest({
     alpha: w.alpha,
-    ...(cumulativeOnly ? { form: 'cumulative' as const } : errorCountForm),
+    ...(cumulativeOnly
+      ? { form: 'cumulative' as const }
+      : { ...errorCountForm, detectorThreshold: errorCountForm.detectorThreshold * (w.detectorScale ?? 1) }),
     detectRatio: 1 + relative,
   });
   for (const i of w.intervals) state = updateCountTest(state, intervalOf(i));

@@ -4,6 +4,7 @@ import { assessGuardrail, guardrailWeight } from './assess-guardrail.ts';
 import { splitAlpha } from './detectors/combine.ts';
 import { productSrmOptions, sampleRatioTest } from './detectors/srm.ts';
 import { type Interval, toIntervals, trafficOf } from './intervals.ts';
+import { assessSegments, budgetOf } from './segments.ts';
 import { type FlagSeries, minuteMs } from './series.ts';
 import { type SrmVerdict, type Verdict, worstStatus } from './verdict.ts';
 
@@ -71,15 +72,25 @@ export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verd
   const guardrails = rollout?.guardrails ?? [];
   // Bonferroni by kind (guardrailWeight): the family of guardrails keeps the plan's α.
   const alphas = guardrails.length ? splitAlpha(rollout?.alpha ?? 0.01, guardrails.map(guardrailWeight)) : [];
-  const verdicts = guardrails.map((g, index) =>
+  const whole = guardrails.map((g, index) =>
     assessGuardrail(g, index, {
-      alpha: alphas[index] ?? 0.01,
+      ...budgetOf(g, alphas[index] ?? 0.01, assessDefaults.driftArl0Intervals),
       intervals: window,
       history,
       drift,
-      driftArl0Intervals: assessDefaults.driftArl0Intervals,
     }),
   );
+  // A `by:` guardrail's test also runs per segment value, on that value's signals (src/health/segments.ts).
+  const verdicts = [
+    ...whole,
+    ...assessSegments(plan, series, {
+      now: ctx.now,
+      alphas,
+      driftArl0Intervals: assessDefaults.driftArl0Intervals,
+      fold: (segment) => foldWindow(plan, segment, ctx, series.since),
+      whole,
+    }),
+  ];
 
   // A minute that straddles the stage start mixes two splits: the split and the exposure count whole minutes after it.
   const stage = intervals.filter((i) => i.start >= ceilMinute(stageStart));
@@ -90,7 +101,7 @@ export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verd
   );
   return {
     at: ctx.now,
-    status: worstStatus(verdicts.map((v) => v.status)),
+    status: worstStatus(verdicts.filter((v) => !v.advisory).map((v) => v.status)),
     guardrails: verdicts,
     srm: srm(plan, traffic, ctx.percent),
     exposure: {

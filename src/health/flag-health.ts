@@ -1,5 +1,6 @@
 // Reads what assess needs for one flag from the signal store and assesses it: the scheduler, the health API and replay share this.
 import type { Plan } from '../plans/schema.ts';
+import { segmentFieldOf } from '../plans/signal-source.ts';
 import { type AssessContext, assess, seriesStart } from './assess.ts';
 import type { FlagSeries } from './series.ts';
 import type { SignalStore } from './signal-store.ts';
@@ -47,7 +48,10 @@ export function createFlagHealth(deps: { store: SignalStore } & FlagHealthOption
   /** The verdict now and the series it was computed from. */
   const check = (flag: AssessedFlag, now: number): { verdict: Verdict; series: FlagSeries } => {
     const ctx = contextOf(flag, now);
-    const series = store.series(flag.plan.name, seriesStart(ctx));
+    const since = seriesStart(ctx);
+    const series = store.series(flag.plan.name, since);
+    // Segment rows are read only for a plan that splits some guardrail by a context field.
+    if (segmentFieldOf(flag.plan) !== undefined) series.segments = store.segmentSeries(flag.plan.name, since);
     return { verdict: assess(flag.plan, series, ctx), series };
   };
   /** The scheduler's `assess` dependency (safe to pass detached). */

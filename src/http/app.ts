@@ -8,14 +8,18 @@ import type { ArmsOf } from '../health/arms.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
+import { segmentFieldOf } from '../plans/signal-source.ts';
 import type { Controller } from '../rollout/controller.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
+import type { Drills } from '../sdk/drill.ts';
+import type { SdkRegistry } from '../sdk/instances.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { createAlertAdminRoutes, createAlertRoutes } from './alert-routes.ts';
 import { type AuditDeps, createAuditRoutes } from './audit-routes.ts';
 import { type Authenticator, requireToken } from './auth.ts';
 import { createClientRoutes } from './client-routes.ts';
 import { createDeltaRoutes } from './delta-routes.ts';
+import { createDrillRoutes } from './drill-routes.ts';
 import { createFrontendRoutes, frontendCors } from './frontend-routes.ts';
 import { createHealthRoutes } from './health-routes.ts';
 import { countedIngest } from './metrics.ts';
@@ -55,6 +59,9 @@ export interface AppDeps {
   ui?: Hono;
   /** `rollgate audit`: runs on request and on schedule, the latest stored run, the trust ledger. */
   audits?: AuditDeps;
+  /** SDK instances seen on the client API, and the rollback drills measured against them. */
+  sdks?: SdkRegistry;
+  drills?: Drills;
 }
 
 export function createApp(deps: AppDeps) {
@@ -78,6 +85,8 @@ export function createApp(deps: AppDeps) {
   app.route('/api/admin', createAlertAdminRoutes(deps));
   if (deps.audits)
     app.route('/api/admin', createAuditRoutes({ audits: deps.audits, clock: deps.controller.clock }));
+  if (deps.sdks && deps.drills)
+    app.route('/api/admin', createDrillRoutes({ sdks: deps.sdks, drills: deps.drills }));
   app.route('/api/admin', createHealthRoutes({ ...deps, signalStore: deps.signals.store }));
   app.route('/api/alerts', createAlertRoutes(deps));
   app.use('/api/signals', requireToken(deps.auth, ['client', 'ingest']));
@@ -98,11 +107,11 @@ export function createApp(deps: AppDeps) {
       onRejected: (n) => deps.metrics.signalsRejected('otlp', n),
       attributeNames: () =>
         new Map(
-          deps.controller
-            .listFlags()
-            .flatMap((f) =>
-              f.plan.rollout?.opentelemetry ? [[f.plan.name, f.plan.rollout.opentelemetry]] : [],
-            ),
+          deps.controller.listFlags().flatMap((f) => {
+            const segment = segmentFieldOf(f.plan);
+            const names = { ...f.plan.rollout?.opentelemetry, ...(segment ? { segment } : {}) };
+            return Object.keys(names).length ? [[f.plan.name, names]] : [];
+          }),
         ),
       arms: deps.arms,
       clock: deps.controller.clock,
