@@ -210,6 +210,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     }),
     signIn: createSignIn({ auth, viewerTokens: config.ui.viewerTokens }),
     log: log.child({ part: 'ui' }),
+    latestAudit: () => auditStore.latest(),
   });
   const app = createApp({
     ui: ui.app,

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { buildRollgate, makeFlagsDir } from '../helpers/rollgate.ts';
+import { buildRollgate, makeFlagsDir, testTokens } from '../helpers/rollgate.ts';
 
 const bare = (name: string) => `
 name: ${name}
@@ -117,5 +117,33 @@ describe('scheduled audit', { timeout: 60_000 }, () => {
       ok: false,
       problems: ['ROLLGATE_AUDIT_INTERVAL: "hourly" is not a duration such as 5s, 10m or 1h'],
     });
+  });
+});
+
+describe('the dashboard audit page', () => {
+  it('shows the latest stored run, failures first, with what to do', async () => {
+    const t = buildRollgate({ flagsDir: makeFlagsDir([], { 'one.yaml': bare('one') }) });
+    cleanups.push(() => t.rg.stop());
+    const request = (p: string, init: { cookie?: string; form?: Record<string, string> } = {}) =>
+      Promise.resolve(
+        t.rg.app.request(p, {
+          method: init.form ? 'POST' : 'GET',
+          headers: {
+            ...(init.cookie ? { cookie: init.cookie } : {}),
+            ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          },
+          body: init.form ? new URLSearchParams(init.form).toString() : undefined,
+        }),
+      );
+    const login = await request('/ui/login', { form: { token: testTokens.admin } });
+    const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
+    expect(await (await request('/ui/audit', { cookie })).text()).toMatch(/No audit has been stored yet/);
+    await t.rg.audits.schedule.runNow('schedule');
+    const page = await (await request('/ui/audit', { cookie })).text();
+    expect(page).toMatch(/data-audit-status="fail"/);
+    expect(page).toMatch(/<tr data-check="blind-spot.unwatched" data-status="fail">/);
+    expect(page).toMatch(/add guardrails \(errors, latency\) or an alert rule to the plan/);
+    // Signed out, the page sends you to sign in.
+    expect((await request('/ui/audit')).headers.get('location')).toBe('/ui/login');
   });
 });
