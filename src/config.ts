@@ -129,6 +129,7 @@ export const envSchema = z.object({
   ROLLGATE_ALERT_RETENTION: duration('30d', '1d'),
   ROLLGATE_ALERT_FIRING_TTL: duration('24h', '1m'),
   ROLLGATE_ALLOW_MASS_REMOVAL: bool(false),
+  ROLLGATE_AUDIT_INTERVAL: duration('1h', '1m'),
   ROLLGATE_REQUEST_TIMEOUT: duration('30s', '1s'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
   ROLLGATE_SERVICE_UNLEASH_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -172,6 +173,8 @@ export interface Config {
   };
   retention: { eventsMs: number; alertsMs: number };
   alerts: { firingTtlMs: number };
+  /** How often the scheduled audit runs (stored, and notified when a gate newly fails). */
+  audit: { intervalMs: number };
   /** Whether a plan reload may remove every flag, or more than half of them. */
   allowMassRemoval: boolean;
   /** A request whose headers and body have not fully arrived by then is cut off. */
@@ -248,6 +251,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       },
       retention: { eventsMs: e.ROLLGATE_EVENT_RETENTION, alertsMs: e.ROLLGATE_ALERT_RETENTION },
       alerts: { firingTtlMs: e.ROLLGATE_ALERT_FIRING_TTL },
+      audit: { intervalMs: e.ROLLGATE_AUDIT_INTERVAL },
       allowMassRemoval: e.ROLLGATE_ALLOW_MASS_REMOVAL,
       requestTimeoutMs: e.ROLLGATE_REQUEST_TIMEOUT,
       service: {

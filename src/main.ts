@@ -4,6 +4,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { createAlertStore } from './alerts/alert-store.ts';
+import { type CheckProvider, createAuditor } from './audit/audit.ts';
+import { createAuditStore } from './audit/audit-store.ts';
+import type { PowerOptions } from './audit/power.ts';
+import { createAuditSchedule } from './audit/schedule.ts';
+import { sdkReachChecks } from './audit/sdk-reach.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
@@ -69,6 +74,8 @@ export interface RollgateOptions {
   watchPollMs?: number;
   /** How long after the last storage fault readiness stays 503; tests shorten it. */
   storageRecoverMs?: number;
+  /** Audit knobs: fewer power seeds, or a scheduled run more often than ROLLGATE_AUDIT_INTERVAL allows (tests). */
+  audit?: { power?: PowerOptions; intervalMs?: number };
   /** Knobs of the guarded service when it runs in this process (ROLLGATE_SERVICE=on). */
   service?: Omit<ServiceOptions, 'dataDir'>;
 }
@@ -142,6 +149,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const metrics = createMetrics(controller);
   const arms = createArmIndex(controller);
   const alertStore = createAlertStore(db);
+  const auditStore = createAuditStore(db);
   const signals = createSignalIngest({
     db,
     clock,
@@ -150,6 +158,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     idempotencyWindowMs: config.signals.idempotencyWindowMs,
     // Impact metrics without a flag context cannot be stored per arm; /metrics counts them instead.
     onUnattributedImpact: metrics.unattributedImpact,
+    // SDK metrics of flags no plan defines are not stored as signals; the audit keeps their names and counts.
+    onUnplannedFlags: (evaluations) => auditStore.noteUnplanned(evaluations, clock()),
   });
   // SDK instances as the client API sees them: in memory on the poll path, flushed to sdk_instances.
   const sdks = createSdkRegistry({ now: clock });
@@ -197,6 +207,37 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       return fresh ? latest.verdict : assessed.assess(flag, now);
     },
   };
+  /** Extra audit checks combined with the built-in ones in every run: SDK reach, and plans no SDK fetched. */
+  const auditProviders: CheckProvider[] = [
+    (inputs) =>
+      sdkReachChecks({
+        instances: sdks.list(),
+        plans: inputs.flags.map((f) => ({ name: f.plan.name })),
+        now: inputs.now,
+      }),
+  ];
+  const auditor = createAuditor({
+    flags: () => controller.listFlags(),
+    signalStore: signals.store,
+    events: () => controller.events.list({ limit: 10_000_000 }),
+    unplanned: (since) => auditStore.unplanned(since),
+    staleAfterMs: config.signals.staleAfterMs,
+    providers: auditProviders,
+    ...(opts.audit?.power ? { power: opts.audit.power } : {}),
+  });
+  let wakeNotifier = () => {};
+  const auditSchedule = createAuditSchedule({
+    db,
+    auditor,
+    store: auditStore,
+    events: controller.events,
+    clock,
+    log: log.child({ part: 'audit' }),
+    intervalMs: opts.audit?.intervalMs ?? config.audit.intervalMs,
+    outbox: { store: outbox, targets: targets.map((t) => t.id), now: Date.now },
+    onNotified: () => wakeNotifier(),
+    leads: replicas.leading,
+  });
   const ui = createUiRoutes({
     controller,
     flagHealth,
@@ -207,6 +248,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     }),
     signIn: createSignIn({ auth, viewerTokens: config.ui.viewerTokens }),
     log: log.child({ part: 'ui' }),
+    latestAudit: () => auditStore.latest(),
   });
   const app = createApp({
     ui: ui.app,
@@ -225,6 +267,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     random: Math.random,
     arms,
+    audits: { auditor, store: auditStore, schedule: auditSchedule },
     sdks,
     drills,
     replicas: replicas.status,
@@ -305,6 +348,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ['events', () => controller.events.prune(now - config.retention.eventsMs)],
       ['alerts', () => alertStore.prune(now - config.retention.alertsMs)],
       ['outbox', () => outbox.prune(Date.now() - 7 * 86_400_000)],
+      ['audits', () => auditStore.prune(now - config.retention.eventsMs, now - 7 * 86_400_000)],
       ['sdk instances', () => sdkStore.flush(sdks, now)],
     ];
     for (const [part, prune] of parts) {
@@ -327,6 +371,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   });
   metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats, replica: replicas.status });
   if (targets.length) {
+    wakeNotifier = () => notifier.wake();
     notifier.start();
     const unsubscribe = controller.onEvent(() => notifier.wake());
     stops.push(() => {
@@ -348,6 +393,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     readiness,
     notifier,
     replicas,
+    audits: { auditor, store: auditStore, schedule: auditSchedule },
     /** One pass of retention (also run every ten minutes once started). */
     retention,
     prometheus,
@@ -392,7 +438,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         flushSdks(true);
       });
       // A drill in progress at shutdown stops waiting, restores its flag and records what it saw.
-      if (config.drill.intervalMs) drills.schedule(config.drill.intervalMs);
+      if (config.drill.intervalMs) drills.schedule(config.drill.intervalMs, replicas.leading);
       stops.push(() => drills.stop());
       if (config.watch) {
         const w = watchPlanDir(
@@ -452,6 +498,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       stops.push(() => replicas.stop());
       prometheus.start();
       stops.push(() => prometheus.stop());
+      auditSchedule.start();
+      stops.push(() => auditSchedule.stop());
       // Reconcile last: everything it acts through is up. Stops run in reverse, so it stops first.
       scheduler.start();
       stops.push(() => scheduler.stop());
