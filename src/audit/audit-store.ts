@@ -35,7 +35,7 @@ export function createAuditStore(db: SqlDb) {
        last_seen = excluded.last_seen`,
   );
   const unplanned = db.prepare<[number], UnplannedFlag>(
-    `SELECT flag, evaluations, first_seen AS firstSeen, last_seen AS lastSeen FROM sdk_unplanned_flags
+    `SELECT flag, evaluations, first_seen AS "firstSeen", last_seen AS "lastSeen" FROM sdk_unplanned_flags
      WHERE last_seen >= ? ORDER BY evaluations DESC`,
   );
   const forgetUnplanned = db.prepare('DELETE FROM sdk_unplanned_flags WHERE last_seen < ?');

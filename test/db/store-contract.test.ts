@@ -1,6 +1,8 @@
 // One contract for every store, run against SQLite and PostgreSQL alike: the same cases, the same expectations.
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAlertStore, type Episode } from '../../src/alerts/alert-store.ts';
+import { createAuditStore } from '../../src/audit/audit-store.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { dialectOf } from '../../src/db/sql.ts';
 import { createIdempotencyStore } from '../../src/health/idempotency-store.ts';
@@ -15,6 +17,7 @@ import { createOutboxStore } from '../../src/rollout/outbox-store.ts';
 import { createPlanStore } from '../../src/rollout/plan-store.ts';
 import { initialState } from '../../src/rollout/state.ts';
 import { createStateStore } from '../../src/rollout/state-store.ts';
+import { createSdkInstanceStore, createSdkRegistry } from '../../src/sdk/instances.ts';
 import { type DbUnderTest, dbBackends } from '../helpers/db-backends.ts';
 import { fixturePlansDir } from '../helpers/rollgate.ts';
 
@@ -46,14 +49,14 @@ describe.each(backends)('stores on $name', (backend) => {
         'SELECT name, checksum FROM schema_migrations ORDER BY id',
       )
       .all();
-    expect(rows.map((r) => r.name)).toEqual([
-      '001_core.sql',
-      '002_signals.sql',
-      '003_alerts.sql',
-      '004_watch_since.sql',
-      '005_safety_net.sql',
-      '006_source_cursors.sql',
-    ]);
+    // Every SQLite migration has its PostgreSQL twin under the same name, and both engines applied them all.
+    const names = (d: string) =>
+      fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith('.sql'))
+        .sort();
+    expect(names(migrationsPgDir)).toEqual(names(migrationsDir));
+    expect(rows.map((r) => r.name)).toEqual(names(migrationsDir));
     for (const r of rows) expect(r.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -332,5 +335,69 @@ describe.each(backends)('stores on $name', (backend) => {
       ).toThrow('inner fails');
     })();
     expect(events.list({ limit: 10 }).map((e) => e.type)).toEqual(['outer']);
+  });
+
+  it('keeps segmented signals beside the whole population, values in order of arrival, and rolls them up', async () => {
+    const { db } = await open();
+    const store = createSignalStore(db);
+    store.writeBatch((w) => {
+      w.bucket('f', t0, 'errors', 'treatment', 100, 5, null, 'eu');
+      w.bucket('f', t0 + minuteMs, 'errors', 'treatment', 50, 1, null, 'us');
+      w.bucket('f', t0 + minuteMs, 'errors', 'treatment', 50, 2, null, 'eu');
+    });
+    expect(store.series('f', t0).points.map((p) => p.count)).toEqual([100, 100]);
+    const seg = store.segmentSeries('f', t0);
+    expect(seg.values).toEqual(['eu', 'us']);
+    expect(seg.points.map((p) => [p.segment, p.count, p.sum])).toEqual([
+      ['eu', 100, 5],
+      ['eu', 50, 2],
+      ['us', 50, 1],
+    ]);
+    store.prune(t0 + 3 * hourMs, { rawRetentionMs: hourMs, retentionMs: 10 * 24 * hourMs });
+    const hours = store.segmentSeries('f', t0);
+    expect(hours.points.map((p) => [p.segment, p.width, p.count, p.sum])).toEqual([
+      ['eu', hourMs, 150, 7],
+      ['us', hourMs, 50, 1],
+    ]);
+  });
+
+  it('flushes SDK instances and loads them back, newest last', async () => {
+    const { db } = await open();
+    let now = t0;
+    const registry = createSdkRegistry({ now: () => now });
+    registry.fetched({ 'unleash-instanceid': 'a', 'unleash-appname': 'web' }, 7, '"e7"', 'poll');
+    now += 5_000;
+    registry.fetched({ 'unleash-instanceid': 'b', 'unleash-appname': 'web' }, 8, '"e8"', 'poll');
+    const store = createSdkInstanceStore(db);
+    expect(store.flush(registry, now)).toBe(2);
+    now += 5_000;
+    registry.fetched({ 'unleash-instanceid': 'a', 'unleash-appname': 'web' }, 9, '"e9"', 'poll');
+    expect(store.flush(registry, now)).toBe(1);
+    const loaded = store.load(10);
+    expect(loaded.map((i) => [i.instanceId, i.revision, i.etag])).toEqual([
+      ['b', 8, '"e8"'],
+      ['a', 9, '"e9"'],
+    ]);
+  });
+
+  it('stores audit runs with growing ids and counts evaluations of unplanned flags', async () => {
+    const { db } = await open();
+    const audits = createAuditStore(db);
+    const run = {
+      at: t0,
+      trigger: 'request',
+      status: 'fail',
+      failing: ['power:f:1'],
+      report: { checks: [] },
+    } as const;
+    const a = audits.insert({ ...run, failing: [...run.failing] });
+    const b = audits.insert({ ...run, at: t0 + 1, status: 'pass', failing: [] });
+    expect(b).toBeGreaterThan(a);
+    expect(audits.latest()).toMatchObject({ id: b, status: 'pass', failing: [] });
+    audits.noteUnplanned(new Map([['ghost', 3]]), t0);
+    audits.noteUnplanned(new Map([['ghost', 4]]), t0 + 10);
+    expect(audits.unplanned(t0)).toEqual([
+      { flag: 'ghost', evaluations: 7, firstSeen: t0, lastSeen: t0 + 10 },
+    ]);
   });
 });
