@@ -94,6 +94,11 @@ export function mergedHistogram(intervals: readonly Interval[], side: Side) {
   for (const i of intervals) {
     for (const [le, n] of i[side].histogram) merged.set(le, (merged.get(le) ?? 0) + n);
   }
+  return sortedHistogram(merged);
+}
+
+/** Counts per upper bound as ascending bounds and per-bucket counts. */
+export function sortedHistogram(merged: ReadonlyMap<number, number>) {
   const bounds = [...merged.keys()].sort((a, b) => a - b);
   return { bounds, counts: bounds.map((b) => merged.get(b) ?? 0), cumulative: false as const };
 }
