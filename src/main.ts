@@ -11,6 +11,7 @@ import { openDb } from './db/open.ts';
 import { createStorageHealth } from './db/storage-health.ts';
 import { createAssessThread } from './health/assess-thread.ts';
 import { createFlagHealth } from './health/flag-health.ts';
+import { createFoldStore } from './health/fold-store.ts';
 import { createSignalIngest } from './health/ingest.ts';
 import { createPrometheusClient } from './health/prometheus-client.ts';
 import { createPrometheusSource } from './health/prometheus-source.ts';
@@ -216,6 +217,9 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     dbFile: config.dbFile,
     staleAfterMs: config.signals.staleAfterMs,
     historyMs: config.signals.historyMs,
+    settleMs: config.signals.settleMs,
+    signals: signals.store,
+    folds: createFoldStore(db),
     log,
   });
   // A Prometheus read that failed or came back empty holds the flag with Prometheus's own error.

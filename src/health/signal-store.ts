@@ -72,16 +72,40 @@ export function createSignalStore(db: Db) {
   const dropRawHistograms = db.prepare(
     `DELETE FROM signal_histograms WHERE width = ${minuteMs} AND start < ?`,
   );
+  const upsertLate = db.prepare(
+    `INSERT INTO signal_late (flag, start, metric, arm, le, count, sum, writes) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+     ON CONFLICT (flag, start, metric, arm, le) DO UPDATE SET
+       count = count + excluded.count, sum = sum + excluded.sum, writes = writes + 1`,
+  );
+  const lateSince = db.prepare<[string, number], { late: number | null }>(
+    `SELECT SUM(writes) AS late FROM signal_late WHERE flag = ? AND start >= ? AND metric <> 'histogram'`,
+  );
+  const foldedUntil = db.prepare<[], { flag: string; until: number }>(
+    'SELECT flag, MIN(folded_until) AS until FROM fold_state GROUP BY flag',
+  );
+  const dropOldLate = db.prepare('DELETE FROM signal_late WHERE start < ?');
   const dropOldBuckets = db.prepare('DELETE FROM signal_buckets WHERE start < ?');
   const dropOldHistograms = db.prepare('DELETE FROM signal_histograms WHERE start < ?');
 
+  /**
+   * Per flag, the end of the last minute an assessment has taken in (set before it reads): signals for a minute
+   * ending at or before it are late. Loaded from the stored fold states, so a restart keeps the line.
+   */
+  const frozen = new Map(foldedUntil.all().map((r) => [r.flag, r.until]));
+  const late = (flag: string, start: number) => {
+    const until = frozen.get(flag);
+    return until !== undefined && start + minuteMs <= until;
+  };
+
   const writer: BatchWriter = {
     bucket: (flag, start, metric, arm, count, sum, sumsq) => {
-      upsertBucket.run(flag, start, metric, arm, count, sum, sumsq);
+      if (late(flag, start)) upsertLate.run(flag, start, metric, arm, 0, count, sum);
+      else upsertBucket.run(flag, start, metric, arm, count, sum, sumsq);
     },
     // Empty buckets are stored too: they tell the next bucket up where it starts (limits between bounds).
     histogram: (flag, start, arm, le, count) => {
-      upsertHistogram.run(flag, start, arm, le, count);
+      if (late(flag, start)) upsertLate.run(flag, start, 'histogram', arm, le, count, 0);
+      else upsertHistogram.run(flag, start, arm, le, count);
     },
   };
   const writeBatch = db.transaction(<T>(fill: (w: BatchWriter) => T): T => fill(writer));
@@ -96,6 +120,7 @@ export function createSignalStore(db: Db) {
     const oldCutoff = now - retention.retentionMs;
     const dropped = dropOldBuckets.run(oldCutoff).changes;
     dropOldHistograms.run(oldCutoff);
+    dropOldLate.run(oldCutoff);
     return { rolledUp, rawDropped, dropped };
   });
 
@@ -110,6 +135,17 @@ export function createSignalStore(db: Db) {
     /** A flag's buckets and latency histograms starting at or after `since`, oldest first. */
     series(flag: string, since: number): FlagSeries {
       return { flag, since, points: points.all(flag, since), histograms: histograms.all(flag, since) };
+    },
+    /**
+     * From now on, signals for `flag` in minutes ending at or before `until` are late: stored apart and counted,
+     * never added to the buckets an assessment has already folded. Only moves forward.
+     */
+    freeze(flag: string, until: number): void {
+      if (!(until <= (frozen.get(flag) ?? Number.NEGATIVE_INFINITY))) frozen.set(flag, until);
+    },
+    /** Late signal values for `flag` in minutes starting at or after `since`. */
+    late(flag: string, since: number): number {
+      return lateSince.get(flag, since)?.late ?? 0;
     },
     /** Rolls minute buckets older than the raw retention into hours and drops everything past retention. */
     prune(now: number, retention: Retention): { rolledUp: number; rawDropped: number; dropped: number } {

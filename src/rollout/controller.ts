@@ -1,9 +1,9 @@
 // The write path for flags: applying loaded plans and every state transition, each with its event, atomically.
-import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/open.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { planChecksum } from '../plans/checksum.ts';
 import { loadPlanDir } from '../plans/load.ts';
 import type { Plan } from '../plans/schema.ts';
 import { formatProblem, type Problem, type SourcedPlan } from '../plans/validate.ts';
@@ -173,7 +173,7 @@ export function createController(deps: {
       const seen = new Set<string>();
       for (const { plan, file } of loaded) {
         seen.add(plan.name);
-        const checksum = createHash('sha256').update(JSON.stringify(plan)).digest('hex');
+        const checksum = planChecksum(plan);
         const before = plans.get(plan.name);
         if (before?.checksum === checksum && before.file === file) continue;
         plans.put(plan, file, checksum, now);
