@@ -234,7 +234,23 @@ describe('folding once', () => {
     });
     expect(eventful.decisions.length).toBeGreaterThanOrEqual(3);
     // Counted from the late signal on, until the resume moves the window past its minute.
-    expect(eventful.verdicts.filter((v) => v.late === 1).length).toBeGreaterThan(0);
+    const late = eventful.verdicts.find((v) => v.late === 1) as Verdict;
+    expect(late).toBeDefined();
+    // The decision taken on it says so in words.
+    const state = decideAction(
+      { plan: f.plan, state: initialState(f.plan, f.start), file: 'f.yaml', percent: 0 },
+      'start',
+      {},
+      f.start,
+    ).next;
+    const decided = reconcile(f.plan, state, late, late.at);
+    expect(decided.changed).toBe(true);
+    expect(decided.decision.reason).toMatch(
+      /; 1 signal value arrived for minutes already assessed: stored apart, not counted$/,
+    );
+    expect(reconcile(f.plan, state, { ...late, late: 0 }, late.at).decision.reason).not.toMatch(
+      /already assessed/,
+    );
   });
 
   it('gives the verdicts of folding from scratch on seeded random series, across every event', () => {
