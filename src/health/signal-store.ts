@@ -92,7 +92,10 @@ export function createSignalStore(db: Db) {
    * ending at or before it are late. Loaded from the stored fold states, so a restart keeps the line.
    */
   const frozen = new Map(foldedUntil.all().map((r) => [r.flag, r.until]));
+  // Per flag, how many values this connection stored: an on-demand verdict is good until the count moves.
+  const written = new Map<string, number>();
   const late = (flag: string, start: number) => {
+    written.set(flag, (written.get(flag) ?? 0) + 1);
     const until = frozen.get(flag);
     return until !== undefined && start + minuteMs <= until;
   };
@@ -142,6 +145,10 @@ export function createSignalStore(db: Db) {
      */
     freeze(flag: string, until: number): void {
       if (!(until <= (frozen.get(flag) ?? Number.NEGATIVE_INFINITY))) frozen.set(flag, until);
+    },
+    /** Signal values stored for `flag` through this store since it was created (late ones included). */
+    writes(flag: string): number {
+      return written.get(flag) ?? 0;
     },
     /** Late signal values for `flag` in minutes starting at or after `since`. */
     late(flag: string, since: number): number {
