@@ -251,6 +251,15 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
 /** Settings each valid alone but contradictory together. */
 function crossCheck(e: z.output<typeof envSchema>): string[] {
   const problems: string[] = [];
+  // A pulled step is stored once it is delay past its end: before then its minutes must not be folded for good.
+  if (
+    e.ROLLGATE_PROMETHEUS_URL &&
+    e.ROLLGATE_SIGNAL_SETTLE < e.ROLLGATE_PROMETHEUS_STEP + e.ROLLGATE_PROMETHEUS_DELAY
+  ) {
+    problems.push(
+      'ROLLGATE_SIGNAL_SETTLE: must be at least ROLLGATE_PROMETHEUS_STEP + ROLLGATE_PROMETHEUS_DELAY, or every pulled minute would arrive late',
+    );
+  }
   if (e.ROLLGATE_SIGNAL_SETTLE >= e.ROLLGATE_SIGNAL_RAW_RETENTION) {
     problems.push('ROLLGATE_SIGNAL_SETTLE: must be shorter than ROLLGATE_SIGNAL_RAW_RETENTION');
   }

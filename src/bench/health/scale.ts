@@ -171,6 +171,8 @@ async function run() {
   const rg = createRollgate(config, { clock: () => now });
   const { url } = await rg.start();
   await rg.scheduler.stop(); // ticks when the bench says
+  const rssMb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+  const rssAtStart = rssMb();
   const call = (method: string, p: string) =>
     rg.app.request(p, { method, headers: { authorization: `Bearer ${admin}` } });
   for (let i = 0; i < FLAGS; i++) {
@@ -235,6 +237,7 @@ async function run() {
   row('1 flag', await measure(long.slice(0, 1)));
   row('10 flags', await measure(long.slice(0, 10)));
   row(`${FLAGS} flags (all)`, await measure(range(0, FLAGS)));
+  const rssAfterScratch = rssMb();
   out.push('tick cost by rollout length (10 flags each, folds already stored):');
   row('1 h', await measure(range(0, 10)));
   row('1 day', await measure(range(10, 20)));
@@ -273,8 +276,9 @@ async function run() {
     lists.push(performance.now() - t0);
   }
   out.push(`GET /api/admin/flags (${FLAGS} flags with verdicts): median ${ms(quantile(lists, 0.5))}`);
-  const rss = process.memoryUsage().rss / 2 ** 20;
-  out.push(`RSS of the server process (assessment thread included): ${rss.toFixed(0)} MB`);
+  out.push(
+    `RSS of the server process (assessment thread included): ${rssMb()} MB (${rssAtStart} MB started, before any tick; ${rssAfterScratch} MB after the ${FLAGS} folds from scratch)`,
+  );
 
   // Before: every tick folded each rollout from scratch; here the same fold on its own connection, per flag.
   const db = openDb(config.dbFile);
