@@ -92,7 +92,7 @@ export type FoldingHealth = ReturnType<typeof createFoldingHealth>;
  * closed since the last one (and the open ones on a copy), so its cost is flat in the rollout's length. The
  * verdicts are those of folding from scratch (`assess`) over the same stored signals. A fold is started again
  * from scratch exactly when today's window would be: a plan change, a resume (watchSince), a new rollout
- * start, the switch to drift after completion. `folded` gets the rows to store whenever a fold moved on.
+ * start, the switch to drift after completion. Each verdict comes with the rows to store when its fold moved on.
  */
 export function createFoldingHealth(
   deps: { store: SignalStore; rows: readonly FoldRow[] } & FlagHealthOptions,
@@ -140,16 +140,19 @@ export function createFoldingHealth(
     // From scratch: the first tick, another key, or an interval that changed what a test fixed up front.
     folds.delete(plan.name);
     const intervals = read(plan.name, since, now);
-    const start = startFold(plan, ctx, since, intervals, false, key);
-    const { done, open } = closed(intervals, until);
-    const next = advanceFold(plan, start, done, ctx, since);
-    const shown = next && advanceFold(plan, next, open, ctx, since);
-    // History runs to the rollout start: until it has closed, and for a test that needs all of it, no fold is kept.
-    if (!next || !shown || unfoldable(start) || until < rolloutStart) {
+    const fromScratch = () => {
       const scratch = startFold(plan, ctx, since, intervals, true, key);
       const all = advanceFold(plan, scratch, intervals, ctx, since) as FlagFold;
       return { verdict: judgeFold(plan, all, ctx, late), rows: [] };
-    }
+    };
+    // History runs to the rollout start: until that has closed, no fold is kept (nor for a test that needs all).
+    if (until < rolloutStart) return fromScratch();
+    const start = startFold(plan, ctx, since, intervals, false, key);
+    if (unfoldable(start)) return fromScratch();
+    const { done, open } = closed(intervals, until);
+    const next = advanceFold(plan, start, done, ctx, since);
+    const shown = next && advanceFold(plan, next, open, ctx, since);
+    if (!next || !shown) return fromScratch();
     const fold = { ...next, foldedUntil: until };
     folds.set(plan.name, fold);
     return { verdict: judgeFold(plan, shown, ctx, late), rows: foldRows(plan.name, fold) };

@@ -258,29 +258,50 @@ describe('folding once', () => {
     const start = Date.parse('2026-11-03T08:00:00Z');
     const actions = new Set<string>();
     let ticks = 0;
-    for (let seed = 1; seed <= 4; seed++) {
+    const events: Record<number, Event> = {
+      20: 'restart',
+      45: 'late',
+      70: 'resume',
+      100: 'plan-change',
+      130: 'roll-up',
+      131: 'restart',
+      170: 'roll-up',
+      171: 'restart',
+    };
+    // Seed 5 reads no history: its tail threshold comes from control after the start, and its conversions
+    // baseline from control so far, which only folding from scratch can follow.
+    for (let seed = 1; seed <= 5; seed++) {
       const run = runTwins({
         plan: randomPlan.plan,
         records: randomSeries(seed, 240, start),
         start,
         end: start + 240 * minute,
-        historyMs: 2 * 3_600_000,
-        events: {
-          20: 'restart',
-          45: 'late',
-          70: 'resume',
-          100: 'plan-change',
-          130: 'roll-up',
-          131: 'restart',
-          170: 'roll-up',
-          171: 'restart',
-        },
+        historyMs: seed === 5 ? 0 : 2 * 3_600_000,
+        // Folding from scratch sees roll-ups, so seed 5 has none.
+        events: seed === 5 ? { 20: 'restart', 45: 'late', 70: 'resume', 100: 'plan-change' } : events,
       });
       // Folds were stored as minutes closed, not re-folded each tick.
-      expect(run.refoldsSaved).toBeLessThan(run.ticks);
+      if (seed < 5) expect(run.refoldsSaved).toBeLessThan(run.ticks);
+      else expect(run.refoldsSaved).toBe(0);
       for (const d of run.decisions) actions.add(d.split(' ')[1] as string);
       ticks += run.ticks;
     }
+    // No history and no conversions: the tail threshold is sought in control after the start, inside the fold.
+    const plan = randomPlan.plan;
+    const rollout = plan.rollout as NonNullable<Plan['rollout']>;
+    const seeking = runTwins({
+      plan: {
+        ...plan,
+        rollout: { ...rollout, guardrails: rollout.guardrails.filter((g) => g.metric !== 'conversions') },
+      },
+      records: randomSeries(6, 240, start),
+      start,
+      end: start + 240 * minute,
+      historyMs: 0,
+      events,
+    });
+    expect(seeking.refoldsSaved).toBeGreaterThan(0);
+    expect(seeking.refoldsSaved).toBeLessThan(seeking.ticks);
     expect(ticks).toBeGreaterThan(300);
     expect([...actions].sort()).toEqual(expect.arrayContaining(['complete', 'promote', 'rollback']));
   });
