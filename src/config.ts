@@ -58,6 +58,19 @@ const duration = (fallback: string, min: string) =>
       return ms;
     });
 
+/** A duration checked as `duration` checks it, or off (unset or "off"): undefined. */
+const optionalDuration = (min: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === 'off') return undefined;
+      const parsed = duration(raw, min).safeParse(raw);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      return z.NEVER;
+    });
+
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -124,6 +137,8 @@ export const envSchema = z.object({
   ROLLGATE_PROMETHEUS_DELAY: duration('30s', '0'),
   ROLLGATE_PROMETHEUS_TIMEOUT: duration('10s', '100ms'),
   ROLLGATE_PROMETHEUS_MAX_SERIES: z.coerce.number().int().min(1).max(10_000).default(100),
+  // Scheduled rollback drills: off unless set.
+  ROLLGATE_DRILL_INTERVAL: optionalDuration('5m'),
 });
 
 export interface Config {
@@ -175,6 +190,8 @@ export interface Config {
     timeoutMs: number;
     maxSeries: number;
   };
+  /** How often a rollback drill runs on its own; undefined: only when asked (rollgate drill). */
+  drill: { intervalMs: number | undefined };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -244,6 +261,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         timeoutMs: e.ROLLGATE_PROMETHEUS_TIMEOUT,
         maxSeries: e.ROLLGATE_PROMETHEUS_MAX_SERIES,
       },
+      drill: { intervalMs: e.ROLLGATE_DRILL_INTERVAL },
     },
   };
 }

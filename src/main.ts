@@ -34,6 +34,8 @@ import { createOutboxSender, notifyTargets } from './rollout/notifier.ts';
 import { createOutboxStore } from './rollout/outbox-store.ts';
 import { createScheduler } from './rollout/scheduler.ts';
 import { createServedFeatures } from './rollout/served.ts';
+import { createDrills } from './sdk/drill.ts';
+import { createSdkInstanceStore, createSdkRegistry } from './sdk/instances.ts';
 import { createService, type ServiceOptions } from './service/service.ts';
 import { runStandaloneService, type StandaloneOptions } from './service/standalone.ts';
 import { createSessions, loadSessionKey } from './ui/session.ts';
@@ -113,13 +115,6 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     return { ok, checks: { started: ready, database, watcher: plans } };
   };
   const metrics = createMetrics(controller);
-  const served = createServedFeatures({ controller });
-  const streaming = createStreamingHub({
-    served,
-    log,
-    heartbeatMs: opts.heartbeatMs,
-    limits: opts.streamingLimits,
-  });
   const arms = createArmIndex(controller);
   const alertStore = createAlertStore(db);
   const signals = createSignalIngest({
@@ -130,6 +125,20 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     idempotencyWindowMs: config.signals.idempotencyWindowMs,
     // Impact metrics without a flag context cannot be stored per arm; /metrics counts them instead.
     onUnattributedImpact: metrics.unattributedImpact,
+  });
+  // SDK instances as the client API sees them: in memory on the poll path, flushed to sdk_instances.
+  const sdks = createSdkRegistry({ now: clock });
+  const sdkStore = createSdkInstanceStore(db);
+  sdks.load(sdkStore.load(sdks.limits.maxInstances));
+  const drills = createDrills({ controller, sdks, signalStore: signals.store, log, now: clock });
+  const served = createServedFeatures({ controller, extra: drills.features });
+  drills.attach(served);
+  const streaming = createStreamingHub({
+    served,
+    log,
+    heartbeatMs: opts.heartbeatMs,
+    limits: opts.streamingLimits,
+    sdks,
   });
   const assessed = createFlagHealth({
     store: signals.store,
@@ -196,6 +205,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     random: Math.random,
     arms,
+    sdks,
+    drills,
   });
   // The guarded service shares the server under /service and reads its flags back through the client API.
   const service =
@@ -270,6 +281,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ['events', () => controller.events.prune(now - config.retention.eventsMs)],
       ['alerts', () => alertStore.prune(now - config.retention.alertsMs)],
       ['outbox', () => outbox.prune(Date.now() - 7 * 86_400_000)],
+      ['sdk instances', () => sdkStore.flush(sdks, now)],
     ];
     for (const [part, prune] of parts) {
       try {
@@ -313,16 +325,36 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     /** One pass of retention (also run every ten minutes once started). */
     retention,
     prometheus,
+    sdks,
+    drills,
+    /** Writes the SDK instances seen since the last flush (also every ten seconds once started). */
+    flushSdkInstances: () => sdkStore.flush(sdks, clock(), { all: true }),
     generatedTokens: generated,
     async start(): Promise<{ port: number; url: string }> {
       // Retention (minute buckets roll up into hours, then age out; old events, alerts and keys go) is cheap
       // enough to run every ten minutes; the storage probe runs every five seconds.
       retention();
-      const timers = [setInterval(retention, 600_000), setInterval(() => storage.probe(), 5_000)];
+      const flushSdks = (all = false) => {
+        try {
+          sdkStore.flush(sdks, clock(), { all });
+        } catch (err) {
+          storage.fault(err);
+          log.error('sdk instance flush failed', { err });
+        }
+      };
+      const timers = [
+        setInterval(retention, 600_000),
+        setInterval(() => storage.probe(), 5_000),
+        setInterval(() => flushSdks(), 10_000),
+      ];
       for (const t of timers) t.unref();
       stops.push(() => {
         for (const t of timers) clearInterval(t);
+        flushSdks(true);
       });
+      // A drill in progress at shutdown stops waiting, restores its flag and records what it saw.
+      if (config.drill.intervalMs) drills.schedule(config.drill.intervalMs);
+      stops.push(() => drills.stop());
       if (config.watch) {
         const w = watchPlanDir(
           config.flagsDir,
@@ -338,6 +370,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         served,
         frontend: createFrontendAnswers({ served, random: Math.random, now: clock }),
         auth,
+        sdks,
         fallback: getRequestListener(app.fetch, { hostname: config.host }),
       });
       const server = await new Promise<Server>((resolve, reject) => {
@@ -387,6 +420,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ready = false;
       for (const stop of stops.reverse()) await stop();
       await scheduler.stop();
+      await drills.stop(); // a no-op when start already stopped it; ends a drill run without start
       await assessThread.close();
       await service?.stop(); // a no-op when start already stopped it
       db.close();

@@ -13,7 +13,7 @@ export interface FlagRow {
   verdict: {
     status: string;
     exposure: { treatmentRequests: number };
-    guardrails: Array<{ name: string; status: string }>;
+    guardrails: Array<{ name: string; status: string; advisory?: boolean }>;
   };
 }
 
@@ -31,7 +31,7 @@ export function renderTable(rows: FlagRow[], t: TrafficStats, simMinutes: number
   const head = `${pad('FLAG', 24)}${pad('PHASE', 13)}${pad('STAGE', 7)}${pad('SERVED', 8)}${pad('TREATMENT REQ', 15)}VERDICT\n`;
   const lines = rows.map((r) => {
     const stage = r.flag.stage ? `${r.flag.stage.index + 1}/${r.flag.stage.of}` : '-';
-    const worst = r.verdict.guardrails.find((g) => g.status !== 'healthy');
+    const worst = r.verdict.guardrails.find((g) => g.status !== 'healthy' && !g.advisory);
     // A stopped rollout shows why it stopped; a running one shows what it is waiting for.
     const stopped = r.flag.phase === 'rolled-back' || r.flag.phase === 'paused' ? r.flag.phaseReason : null;
     const verdict = stopped ?? (worst ? `${worst.name}: ${worst.status}` : r.verdict.status);

@@ -31,6 +31,11 @@ export const help: Record<string, string> = {
   replay:
     'usage: rollgate replay --plan <file.yaml> --signals <file.ndjson> [--start <ISO time>] [--check-split]\n  replay recorded signals through assess and reconcile, one JSON line per decision',
   status: `usage: rollgate status [--watch] [--interval 2s] [--json]\n  flags, phases, percents, verdicts and hold reasons of a running server\n${connection}`,
+  drill: `usage: rollgate drill [--reason TEXT] [--timeout 30s] [--json]
+  rollback drill: toggle the reserved flag rollgate.drill, wait until every SDK instance seen in the last
+  hour holds it (or the timeout: by default a bit more than the longest refresh interval seen), restore it,
+  and check each completed flag's holdback; exit 1 when an instance never took the change (or none was seen)
+${connection}`,
   events: `usage: rollgate events [FLAG] [--type rollout.rolled-back] [--limit 20] [--json]\n  the decision and audit log, newest first\n${connection}`,
   ...Object.fromEntries(flagActions.map((a) => [a, actionHelp(a)])),
 };
@@ -41,6 +46,7 @@ const usage = `usage: rollgate <command> [options]     (rollgate <command> --hel
   replay --plan F --signals F                 replay recorded signals through the controller
   status [--watch] [--json]                   what every flag is doing now
   events [FLAG]                               the decision log
+  drill [--timeout 30s]                       rollback drill: does every SDK take a change?
   start|pause|resume|promote|rollback FLAG    drive a rollout  [--reason TEXT] [--to full]
   disable|enable FLAG                         the kill switch  [--reason TEXT]`;
 
@@ -127,6 +133,21 @@ export async function runCli(argv: string[]): Promise<number> {
         { flag: positionals[0], type: values.type, limit, json: values.json },
         out,
       );
+    }
+    case 'drill': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          ...connectionOptions,
+          reason: { type: 'string' },
+          timeout: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      if (values.timeout !== undefined && parseDuration(values.timeout) === undefined)
+        throw new CliError(`--timeout "${values.timeout}" is not a duration such as 30s or 2m`, 2);
+      const { drillCommand } = await import('./drill.ts');
+      return drillCommand(target(values), values, out);
     }
     case 'replay': {
       const { values } = parseArgs({

@@ -15,7 +15,7 @@ import { parsePlanText } from '../plans/load.ts';
 import type { Plan } from '../plans/schema.ts';
 import { formatProblem } from '../plans/validate.ts';
 import { decideAction, stageLabel } from '../rollout/actions.ts';
-import { reconcile } from '../rollout/reconcile.ts';
+import { type ReconcileResult, reconcile } from '../rollout/reconcile.ts';
 import { type FlagState, initialState, servedPercent } from '../rollout/state.ts';
 
 const migrationsDir = fileURLToPath(new URL('../db/migrations', import.meta.url));
@@ -90,15 +90,8 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
   const tickMs = opts.tickMs ?? minuteMs;
   const start = opts.startAt ?? first;
 
-  const clock = manualClock(start);
-  const db = openDb(':memory:');
+  const session = openVirtualRollout({ plan, file: opts.planFile, start, checkSplit: opts.checkSplit });
   try {
-    migrate(db, migrationsDir);
-    const ingest = createSignalIngest({ db, clock, log: silentLogger });
-    const health = createFlagHealth({ store: ingest.store });
-    let state: FlagState = initialState(plan, start);
-    state = decideAction({ plan, state, file: opts.planFile, percent: 0 }, 'start', {}, start).next;
-
     let next = 0;
     let ticks = 0;
     let decisions = 0;
@@ -106,25 +99,23 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
       const batch: SignalRecord[] = [];
       while (next < records.length && timeOf(records[next] as SignalRecord) < t)
         batch.push(records[next++] as SignalRecord);
-      if (batch.length) ingest.ingest(batch);
+      if (batch.length) session.ingest(batch);
     };
     feedUntil(start);
     for (let now = start + tickMs; now <= last + tickMs; now += tickMs) {
-      if (state.phase !== 'progressing' && state.phase !== 'completed') break;
-      clock.set(now);
+      if (!session.active()) break;
+      session.clock.set(now);
       feedUntil(now);
       ticks++;
-      const percent = servedPercent(plan, state);
-      const verdict = withSplitPolicy(health.check({ plan, state, percent }, now).verdict, opts.checkSplit);
-      const result = reconcile(plan, state, verdict, now);
-      if (!result.changed) continue;
+      const step = session.tick(now);
+      if (!step) continue;
       decisions++;
-      out(JSON.stringify(decisionLine(plan, state, result.next, result.decision, now)));
-      state = { ...result.next, updatedAt: now };
+      out(JSON.stringify(decisionLine(plan, step.before, step.after, step.decision, now)));
     }
+    const state = session.state();
     const summary: ReplaySummary = {
       from: isoOrNull(start),
-      to: isoOrNull(clock()),
+      to: isoOrNull(session.clock()),
       records: records.length,
       ticks,
       decisions,
@@ -135,9 +126,66 @@ export function runReplay(opts: ReplayOptions): ReplayResult {
     out(JSON.stringify({ summary }));
     return { ok: true, summary };
   } finally {
-    db.close();
+    session.close();
   }
 }
+
+export interface VirtualRolloutOptions {
+  plan: Plan;
+  /** Named in the start decision, as the plan file a person would have started. */
+  file: string;
+  /** When the rollout starts (ms); the virtual clock begins here. */
+  start: number;
+  checkSplit?: boolean | undefined;
+  /** A SQLite file for the signals; default an in-memory database. */
+  dbFile?: string;
+}
+
+export interface VirtualStep {
+  before: FlagState;
+  after: FlagState;
+  decision: ReconcileResult['decision'];
+}
+
+/**
+ * One started rollout on a virtual clock, with the server's parts: records go through `ingest` into a migrated
+ * SQLite store, each tick reads them back through flag health (assess) and applies `reconcile`. Replay and the
+ * detection benchmark both drive this, so what they measure is what the server decides.
+ */
+export function openVirtualRollout(opts: VirtualRolloutOptions) {
+  const { plan, start } = opts;
+  const clock = manualClock(start);
+  const db = openDb(opts.dbFile ?? ':memory:');
+  migrate(db, migrationsDir);
+  const ingest = createSignalIngest({ db, clock, log: silentLogger });
+  const health = createFlagHealth({ store: ingest.store });
+  let state: FlagState = initialState(plan, start);
+  state = decideAction({ plan, state, file: opts.file, percent: 0 }, 'start', {}, start).next;
+  return {
+    clock,
+    ingest: (records: readonly SignalRecord[]) => {
+      ingest.ingest(records);
+    },
+    state: () => state,
+    /** Percent of users served the change now. */
+    percent: () => servedPercent(plan, state),
+    /** Still progressing, or completed and watching a holdback: ticking can change something. */
+    active: () => state.phase === 'progressing' || state.phase === 'completed',
+    /** One reconcile pass at `now`; the decision when it changed the state, else null. */
+    tick(now: number): VirtualStep | null {
+      const percent = servedPercent(plan, state);
+      const verdict = withSplitPolicy(health.check({ plan, state, percent }, now).verdict, opts.checkSplit);
+      const result = reconcile(plan, state, verdict, now);
+      if (!result.changed) return null;
+      const before = state;
+      state = { ...result.next, updatedAt: now };
+      return { before, after: state, decision: result.decision };
+    },
+    close: () => db.close(),
+  };
+}
+
+export type VirtualRollout = ReturnType<typeof openVirtualRollout>;
 
 function withSplitPolicy(verdict: Verdict, checkSplit: boolean | undefined): Verdict {
   if (checkSplit) return verdict;

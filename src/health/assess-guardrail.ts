@@ -70,7 +70,12 @@ export interface GuardrailSetup {
   /** After 100 % with a holdback: count guardrails run the two-sample CUSUM instead. */
   drift: boolean;
   driftArl0Intervals: number;
+  /** Multiplies the reflected form's threshold A when this test shares its guardrail's budget (segments). */
+  detectorScale?: number;
 }
+
+/** What a test keeps of its setup once history has fixed what it needs. */
+type FoldSetup = Omit<GuardrailSetup, 'history'>;
 
 export interface GuardrailWindow extends GuardrailSetup {
   /** The intervals the test folds: from the rollout start, or from completion when watching for drift. */
@@ -107,7 +112,7 @@ export type GuardrailFold =
     }
   | {
       kind: 'seek';
-      setup: Pick<GuardrailSetup, 'alpha' | 'drift' | 'driftArl0Intervals'>;
+      setup: FoldSetup;
       quantile: number;
       needed: number;
       history: number;
@@ -305,7 +310,7 @@ function meanOf(g: Guardrail, a: ArmStats): MeanStats {
 
 function startCounts(
   g: Guardrail,
-  w: Pick<GuardrailSetup, 'alpha' | 'drift' | 'driftArl0Intervals'>,
+  w: FoldSetup,
   extra: Record<string, unknown>,
   tailMs?: number,
 ): GuardrailFold {
@@ -315,7 +320,9 @@ function startCounts(
   const relative = g.relative ?? defaultRelative.errors;
   const test = initCountTest({
     alpha: w.alpha,
-    ...(tailMs !== undefined ? { form: 'cumulative' as const } : errorCountForm),
+    ...(tailMs !== undefined
+      ? { form: 'cumulative' as const }
+      : { ...errorCountForm, detectorThreshold: errorCountForm.detectorThreshold * (w.detectorScale ?? 1) }),
     detectRatio: 1 + relative,
   });
   return { kind: 'count', test, extra, ...tail };
@@ -432,7 +439,8 @@ function fixThreshold(g: Guardrail, w: GuardrailSetup, quantile: number): Guardr
       return startCounts(g, w, { threshold }, ms);
     }
   }
-  const setup = { alpha: w.alpha, drift: w.drift, driftArl0Intervals: w.driftArl0Intervals };
+  const setup: FoldSetup = { alpha: w.alpha, drift: w.drift, driftArl0Intervals: w.driftArl0Intervals };
+  if (w.detectorScale !== undefined) setup.detectorScale = w.detectorScale;
   return { kind: 'seek', setup, quantile, needed, history, seen: 0, merged: [], from: null, to: 0 };
 }
 

@@ -18,6 +18,7 @@ import {
   toIntervals,
   trafficUnits,
 } from './intervals.ts';
+import { assessSegments, budgetOf } from './segments.ts';
 import { type FlagSeries, minuteMs } from './series.ts';
 import { type SrmVerdict, type Verdict, worstStatus } from './verdict.ts';
 
@@ -118,20 +119,18 @@ export function startFold(
   key = '',
 ): FlagFold {
   const { window, history, drift, stageStart } = foldWindow(plan, known, ctx, since);
-  const rollout = plan.rollout;
-  const guardrails = rollout?.guardrails ?? [];
-  // Bonferroni by kind (guardrailWeight): the family of guardrails keeps the plan's α.
-  const alphas = guardrails.length ? splitAlpha(rollout?.alpha ?? 0.01, guardrails.map(guardrailWeight)) : [];
-  const setup = { history, drift, driftArl0Intervals: assessDefaults.driftArl0Intervals };
+  const guardrails = plan.rollout?.guardrails ?? [];
+  const alphas = alphasOf(plan);
+  const setup = { history, drift };
   return {
     key,
     foldedUntil: Number.NEGATIVE_INFINITY,
     streams: guardrails.map((g, index) => {
-      const alpha = alphas[index] ?? 0.01;
+      const budget = budgetOf(g, alphas[index] ?? 0.01, assessDefaults.driftArl0Intervals);
       return {
         key: streamKey(g, index),
-        alpha,
-        fold: startGuardrail(g, { ...setup, alpha }, { window, scratch }),
+        alpha: budget.alpha,
+        fold: startGuardrail(g, { ...setup, ...budget }, { window, scratch }),
       };
     }),
     windowIntervals: 0,
@@ -191,7 +190,7 @@ export function judgeFold(plan: Plan, fold: FlagFold, ctx: AssessContext, late =
   const traffic = trafficUnits(fold.stage.traffic);
   return {
     at: ctx.now,
-    status: worstStatus(verdicts.map((v) => v.status)),
+    status: worstStatus(verdicts.filter((v) => !v.advisory).map((v) => v.status)),
     guardrails: verdicts,
     srm: srm(plan, traffic, ctx.percent),
     exposure: {
@@ -204,12 +203,33 @@ export function judgeFold(plan: Plan, fold: FlagFold, ctx: AssessContext, late =
   };
 }
 
+/** Bonferroni by kind (guardrailWeight): the family of guardrails keeps the plan's α. */
+function alphasOf(plan: Plan): number[] {
+  const guardrails = plan.rollout?.guardrails ?? [];
+  return guardrails.length ? splitAlpha(plan.rollout?.alpha ?? 0.01, guardrails.map(guardrailWeight)) : [];
+}
+
 /** The verdict from scratch: every interval of the series folded from the first. */
 export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verdict {
   const intervals = toIntervals(series).filter((i) => i.start <= ctx.now);
   const start = startFold(plan, ctx, series.since, intervals, true);
   const fold = advanceFold(plan, start, intervals, ctx, series.since) as FlagFold;
-  return judgeFold(plan, fold, ctx);
+  const verdict = judgeFold(plan, fold, ctx);
+  // A `by:` guardrail's test also runs per segment value, on that value's signals (src/health/segments.ts).
+  const segments = assessSegments(plan, series, {
+    now: ctx.now,
+    alphas: alphasOf(plan),
+    driftArl0Intervals: assessDefaults.driftArl0Intervals,
+    fold: (segment) => foldWindow(plan, segment, ctx, series.since),
+    whole: verdict.guardrails,
+  });
+  if (!segments.length) return verdict;
+  const guardrails = [...verdict.guardrails, ...segments];
+  return {
+    ...verdict,
+    guardrails,
+    status: worstStatus(guardrails.filter((v) => !v.advisory).map((v) => v.status)),
+  };
 }
 
 function hasSignal(i: Interval): boolean {

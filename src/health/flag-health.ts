@@ -1,6 +1,7 @@
 // Reads what assess needs for one flag from the signal store and assesses it: the scheduler, the health API and replay share this.
 import { planChecksum } from '../plans/checksum.ts';
 import type { Plan } from '../plans/schema.ts';
+import { segmentFieldOf } from '../plans/signal-source.ts';
 import {
   type AssessContext,
   advanceFold,
@@ -61,9 +62,12 @@ export function createFlagHealth(deps: { store: SignalStore } & FlagHealthOption
   /** The verdict now and the series it was computed from. */
   const check = (flag: AssessedFlag, now: number): { verdict: Verdict; series: FlagSeries } => {
     const ctx = contextOf(deps, flag, now);
-    const series = store.series(flag.plan.name, seriesStart(ctx));
+    const since = seriesStart(ctx);
+    const series = store.series(flag.plan.name, since);
+    // Segment rows are read only for a plan that splits some guardrail by a context field.
+    if (segmentFieldOf(flag.plan) !== undefined) series.segments = store.segmentSeries(flag.plan.name, since);
     return {
-      verdict: { ...assess(flag.plan, series, ctx), late: store.late(flag.plan.name, series.since) },
+      verdict: { ...assess(flag.plan, series, ctx), late: store.late(flag.plan.name, since) },
       series,
     };
   };
@@ -99,6 +103,7 @@ export function createFoldingHealth(
 ) {
   const { store } = deps;
   const folds = foldsFromRows(deps.rows);
+  const scratch = createFlagHealth(deps);
   const read = (name: string, since: number, now: number): Interval[] =>
     toIntervals(store.series(name, since)).filter((i) => i.start <= now);
   const closed = (intervals: readonly Interval[], until: number) => {
@@ -116,6 +121,11 @@ export function createFoldingHealth(
 
   function assessFlag(flag: AssessedFlag, now: number, until: number): { verdict: Verdict; rows: FoldRow[] } {
     const { plan } = flag;
+    // Per-segment tests (by:) are folded from scratch each tick, as before: their streams are not carried yet.
+    if (segmentFieldOf(plan) !== undefined) {
+      folds.delete(plan.name);
+      return { verdict: scratch.assess(flag, now), rows: [] };
+    }
     const ctx = contextOf(deps, flag, now);
     const since = seriesStart(ctx);
     const key = foldKey(plan, ctx, since);

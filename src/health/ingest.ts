@@ -139,21 +139,24 @@ function exposuresOf(r: IntervalRecord): IntervalRecord | undefined {
 /** An interval record goes straight to its buckets: the upsert accumulates repeats. */
 function writeInterval(w: BatchWriter, r: IntervalRecord): void {
   const start = minuteOf(r.at);
+  const seg = r.segment;
   if (r.requests !== undefined || r.errors !== undefined) {
     const errors = r.errors ?? 0;
-    w.bucket(r.flag, start, 'errors', r.arm, r.requests ?? 0, errors, errors);
+    w.bucket(r.flag, start, 'errors', r.arm, r.requests ?? 0, errors, errors, seg);
   }
   if (r.latencyMs) writeLatency(w, r, start, r.latencyMs);
   const units = r.units ?? r.requests ?? 0;
-  if (r.conversions !== undefined) w.bucket(r.flag, start, 'conversions', r.arm, units, r.conversions, null);
+  if (r.conversions !== undefined)
+    w.bucket(r.flag, start, 'conversions', r.arm, units, r.conversions, null, seg);
   if (r.revenue !== undefined)
-    w.bucket(r.flag, start, 'revenue', r.arm, units, r.revenue, r.revenueSquares ?? null);
-  if (r.exposures !== undefined) w.bucket(r.flag, start, 'exposures', r.arm, r.exposures, 0, 0);
+    w.bucket(r.flag, start, 'revenue', r.arm, units, r.revenue, r.revenueSquares ?? null, seg);
+  if (r.exposures !== undefined) w.bucket(r.flag, start, 'exposures', r.arm, r.exposures, 0, 0, seg);
 }
 
 /** The histogram as per-bucket counts, and log latency estimated with each bucket at its geometric midpoint. */
 function writeLatency(w: BatchWriter, r: IntervalRecord, start: number, h: LatencyHistogram): void {
-  w.bucket(r.flag, start, 'latency', r.arm, h.count, h.sum, h.sumSquares ?? null);
+  const seg = r.segment;
+  w.bucket(r.flag, start, 'latency', r.arm, h.count, h.sum, h.sumSquares ?? null, seg);
   if (!h.buckets?.some((b) => b.le !== '+Inf')) return;
   let below = 0;
   let lower = 0;
@@ -163,7 +166,7 @@ function writeLatency(w: BatchWriter, r: IntervalRecord, start: number, h: Laten
   for (const b of h.buckets) {
     if (b.le === '+Inf') break;
     const n = b.count - below;
-    w.histogram(r.flag, start, r.arm, b.le, n);
+    w.histogram(r.flag, start, r.arm, b.le, n, seg);
     const mid = lower > 0 ? Math.sqrt(lower * b.le) : b.le / 2;
     const ln = Math.log(Math.max(mid, minLogLatencyMs));
     logSum += n * ln;
@@ -174,18 +177,19 @@ function writeLatency(w: BatchWriter, r: IntervalRecord, start: number, h: Laten
   }
   const overflow = h.count - below;
   if (overflow > 0) {
-    w.histogram(r.flag, start, r.arm, Number.POSITIVE_INFINITY, overflow);
+    w.histogram(r.flag, start, r.arm, Number.POSITIVE_INFINITY, overflow, seg);
     // The overflow's mean is what the sum leaves over, and at least the last bound.
     const ln = Math.log(Math.max(lower, (h.sum - finiteSum) / overflow, minLogLatencyMs));
     logSum += overflow * ln;
     logSumsq += overflow * ln * ln;
   }
-  w.bucket(r.flag, start, 'log-latency', r.arm, h.count, logSum, logSumsq);
+  w.bucket(r.flag, start, 'log-latency', r.arm, h.count, logSum, logSumsq, seg);
 }
 
 interface Sum {
   flag: string;
   arm: string;
+  segment: string | undefined;
   start: number;
   count: number;
   sum: number;
@@ -195,6 +199,7 @@ interface Sum {
 interface UnitGroup {
   flag: string;
   arm: string;
+  segment: string | undefined;
   start: number;
   /** Conversions and revenue per unit id; records without an id are units of their own. */
   units: Map<string, { conversions: number; revenue: number }>;
@@ -208,42 +213,55 @@ interface UnitGroup {
  * once per bucket. Units are the distinct users (or sessions) of one batch and minute: a sender batching per
  * minute counts them exactly.
  */
+/** Outcomes are summed per flag, arm and segment: a segmented one lands in its segment's buckets too. */
+const keyOf = (r: OutcomeRecord) => `${r.flag}\u0000${r.arm}\u0000${r.segment ?? ''}`;
+
 function createOutcomeSums(now: number) {
   const sums = new Map<string, Sum & { metric: SignalMetric }>();
   const histograms = new Map<
     string,
-    { flag: string; arm: string; start: number; le: number; count: number }
+    { flag: string; arm: string; segment: string | undefined; start: number; le: number; count: number }
   >();
   const groups = new Map<string, UnitGroup>();
 
   const add = (r: OutcomeRecord, start: number, metric: SignalMetric, value: number) => {
-    const key = `${r.flag}\u0000${r.arm}\u0000${metric}\u0000${start}`;
+    const key = `${keyOf(r)}\u0000${metric}\u0000${start}`;
     const s = sums.get(key);
     if (s) {
       s.count += 1;
       s.sum += value;
       s.sumsq += value * value;
     } else
-      sums.set(key, { flag: r.flag, arm: r.arm, start, metric, count: 1, sum: value, sumsq: value * value });
+      sums.set(key, {
+        flag: r.flag,
+        arm: r.arm,
+        segment: r.segment,
+        start,
+        metric,
+        count: 1,
+        sum: value,
+        sumsq: value * value,
+      });
   };
 
   function addLatency(r: OutcomeRecord, start: number, ms: number) {
     add(r, start, 'latency', ms);
     add(r, start, 'log-latency', Math.log(Math.max(ms, minLogLatencyMs)));
     const le = defaultBoundFor(ms);
-    const key = `${r.flag}\u0000${r.arm}\u0000${start}\u0000${le}`;
+    const key = `${keyOf(r)}\u0000${start}\u0000${le}`;
     const h = histograms.get(key);
     if (h) h.count += 1;
-    else histograms.set(key, { flag: r.flag, arm: r.arm, start, le, count: 1 });
+    else histograms.set(key, { flag: r.flag, arm: r.arm, segment: r.segment, start, le, count: 1 });
   }
 
   function addUnit(r: OutcomeRecord, start: number) {
-    const key = `${r.flag}\u0000${r.arm}\u0000${start}`;
+    const key = `${keyOf(r)}\u0000${start}`;
     let g = groups.get(key);
     if (!g) {
       g = {
         flag: r.flag,
         arm: r.arm,
+        segment: r.segment,
         start,
         units: new Map(),
         anonymous: [],
@@ -279,8 +297,9 @@ function createOutcomeSums(now: number) {
       rev += u.revenue;
       revSq += u.revenue * u.revenue;
     }
-    if (g.hasConversions) w.bucket(g.flag, g.start, 'conversions', g.arm, all.length, conv, convSq);
-    if (g.hasRevenue) w.bucket(g.flag, g.start, 'revenue', g.arm, all.length, rev, revSq);
+    if (g.hasConversions)
+      w.bucket(g.flag, g.start, 'conversions', g.arm, all.length, conv, convSq, g.segment);
+    if (g.hasRevenue) w.bucket(g.flag, g.start, 'revenue', g.arm, all.length, rev, revSq, g.segment);
   }
 
   return {
@@ -291,8 +310,9 @@ function createOutcomeSums(now: number) {
       addUnit(r, start);
     },
     flush(w: BatchWriter) {
-      for (const s of sums.values()) w.bucket(s.flag, s.start, s.metric, s.arm, s.count, s.sum, s.sumsq);
-      for (const h of histograms.values()) w.histogram(h.flag, h.start, h.arm, h.le, h.count);
+      for (const s of sums.values())
+        w.bucket(s.flag, s.start, s.metric, s.arm, s.count, s.sum, s.sumsq, s.segment);
+      for (const h of histograms.values()) w.histogram(h.flag, h.start, h.arm, h.le, h.count, h.segment);
       for (const g of groups.values()) flushUnits(w, g);
     },
   };

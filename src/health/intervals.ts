@@ -89,6 +89,17 @@ export function trafficUnits(t: TrafficSums): { treatment: number; control: numb
     : { treatment: t.exposuresT, control: t.exposuresC, unit: 'exposures' };
 }
 
+/** Requests if the sender reported any, else SDK exposures, over some intervals. */
+export function trafficOf(intervals: readonly Interval[]): {
+  treatment: number;
+  control: number;
+  unit: string;
+} {
+  const sums = emptyTraffic();
+  for (const i of intervals) addTraffic(sums, i);
+  return trafficUnits(sums);
+}
+
 /** One arm's histogram over some intervals, as ascending bounds and per-bucket counts. */
 export function mergedHistogram(intervals: readonly Interval[], side: Side) {
   const merged = new Map<number, number>();

@@ -2,7 +2,7 @@
 import { createCumulativeStreams, type HistogramDelta } from './cumulative-streams.ts';
 import type { OtlpHistogramPoint, OtlpKeyValue, OtlpMetricsRequest } from './otlp-wire.ts';
 import { temporality } from './otlp-wire.ts';
-import { type IntervalRecord, intervalRecordSchema, maxFutureMs } from './signal-schema.ts';
+import { type IntervalRecord, intervalRecordSchema, isSegment, maxFutureMs } from './signal-schema.ts';
 
 /** The OpenTelemetry semantic conventions Rollgate reads (feature-flag and HTTP server). */
 export const otelNames = {
@@ -71,7 +71,14 @@ const sortedAttrs = (attrs: readonly OtlpKeyValue[]) =>
 const msPer = (unit: string) => (unit === 'ms' ? 1 : 1000);
 
 /** The interval record for one delta: the minute is where the middle of the covered interval falls. */
-function recordOf(flag: string, arm: string, error: boolean, d: HistogramDelta, scale: number): unknown {
+function recordOf(
+  flag: string,
+  arm: string,
+  segment: string | undefined,
+  error: boolean,
+  d: HistogramDelta,
+  scale: number,
+): unknown {
   const mid = (d.from + d.to) / 2n;
   const at = Number(mid / 1_000_000n);
   let cumulative = 0;
@@ -85,6 +92,7 @@ function recordOf(flag: string, arm: string, error: boolean, d: HistogramDelta, 
   return {
     flag,
     arm,
+    ...(segment === undefined ? {} : { segment }),
     at,
     requests: d.count,
     errors: error ? d.count : 0,
@@ -95,16 +103,23 @@ function recordOf(flag: string, arm: string, error: boolean, d: HistogramDelta, 
 /** Attribute names a plan configured (`rollout.opentelemetry`), by flag name. */
 export type OtelAttributeNames = ReadonlyMap<
   string,
-  { flag?: string | undefined; variant?: string | undefined }
+  {
+    flag?: string | undefined;
+    variant?: string | undefined;
+    /** The plan's `by:` field: an attribute of that name is the point's segment (region, tenant…). */
+    segment?: string | undefined;
+  }
 >;
 
 /** The flag a point is about: feature_flag.key, or the value of an attribute some plan named for itself. */
 function flagOf(attrs: readonly OtlpKeyValue[], names: OtelAttributeNames) {
   const keys = (own: string | undefined) => [own, ...otelNames.variant].filter((k): k is string => !!k);
   const key = str(attrs, otelNames.flagKey);
-  if (key) return { flag: key, variantKeys: keys(names.get(key)?.variant) };
+  if (key)
+    return { flag: key, variantKeys: keys(names.get(key)?.variant), segmentKey: names.get(key)?.segment };
   for (const [flag, n] of names) {
-    if (n.flag && str(attrs, n.flag) === flag) return { flag, variantKeys: keys(n.variant) };
+    if (n.flag && str(attrs, n.flag) === flag)
+      return { flag, variantKeys: keys(n.variant), segmentKey: n.segment };
   }
   return undefined;
 }
@@ -128,7 +143,7 @@ export function createOtlpMetricsMapper(deps: {
     const found = flagOf(p.attributes, names);
     // Points without a flag are ordinary service metrics: not ours to judge, and not an error.
     if (!found) return;
-    const { flag, variantKeys } = found;
+    const { flag, variantKeys, segmentKey } = found;
     const reject = (reason: string) => {
       out.rejected++;
       if (out.reasons.length < 3) out.reasons.push(`${flag}: ${reason}`);
@@ -137,6 +152,11 @@ export function createOtlpMetricsMapper(deps: {
     if (!arms) return reject('no flag with that name has a plan');
     const arm = armOf(arms, p.attributes, variantKeys);
     if (typeof arm !== 'string') return reject(arm.reason);
+    const segment = segmentKey === undefined ? undefined : str(p.attributes, segmentKey);
+    if (segment !== undefined && !isSegment(segment))
+      return reject(
+        `${segmentKey} "${segment.slice(0, 100)}" is not a segment value (letters, digits, . _ : @ / + -)`,
+      );
     const reading = {
       start: p.startTimeUnixNano,
       time: p.timeUnixNano,
@@ -156,7 +176,7 @@ export function createOtlpMetricsMapper(deps: {
     }
     if (delta.count === 0) return;
     const parsed = intervalRecordSchema.safeParse(
-      recordOf(flag, arm, isError(p.attributes), delta, msPer(unit)),
+      recordOf(flag, arm, segment, isError(p.attributes), delta, msPer(unit)),
     );
     if (!parsed.success)
       return reject(`malformed histogram: ${parsed.error.issues[0]?.message ?? 'rejected'}`);

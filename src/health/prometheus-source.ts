@@ -3,10 +3,15 @@ import type { Clock } from '../clock.ts';
 import type { Db } from '../db/open.ts';
 import type { Logger } from '../log.ts';
 import type { Plan } from '../plans/schema.ts';
-import { type PrometheusMeasure, type PrometheusPlan, prometheusPlan } from '../plans/signal-source.ts';
+import {
+  type PrometheusMeasure,
+  type PrometheusPlan,
+  prometheusPlan,
+  segmentFieldOf,
+} from '../plans/signal-source.ts';
 import type { PrometheusClient, Series } from './prometheus-client.ts';
 import { latencyRecord, renderTemplate } from './promql.ts';
-import { type IntervalRecord, intervalRecordSchema } from './signal-schema.ts';
+import { type IntervalRecord, intervalRecordSchema, isSegment } from './signal-schema.ts';
 
 export interface PolledFlag {
   plan: Plan;
@@ -98,10 +103,13 @@ export function createPrometheusSource(
       byArm.set(r.arm, { ...byArm.get(r.arm), [r.measure]: r.result.series });
     }
     const records: IntervalRecord[] = [];
+    const field = segmentFieldOf(flag.plan);
     for (const [arm, series] of byArm) {
-      for (const raw of recordsOf(name, arm, series, pp.latencyUnit, stepMs)) {
-        const parsed = intervalRecordSchema.safeParse(raw);
-        if (parsed.success) records.push(parsed.data);
+      for (const [segment, part] of bySegment(series, field)) {
+        for (const raw of recordsOf(name, arm, part, pp.latencyUnit, stepMs, segment)) {
+          const parsed = intervalRecordSchema.safeParse(raw);
+          if (parsed.success) records.push(parsed.data);
+        }
       }
     }
     commit(name, records, lastEnd);
@@ -152,13 +160,36 @@ export function createPrometheusSource(
 
 const alignUp = (t: number, step: number) => Math.ceil(t / step) * step;
 
-/** One interval record per arm and step: the value at T covers [T − step, T). */
+type Measures = Partial<Record<PrometheusMeasure, Series[]>>;
+
+/**
+ * An arm's series split by the label named like the plan's `by:` field (a query written `sum by (region)`):
+ * one part per segment value, and series without the label (or with a value that is not a segment) as the
+ * unsegmented part, so the whole population still counts them.
+ */
+function bySegment(series: Measures, field: string | undefined): Map<string | undefined, Measures> {
+  if (field === undefined) return new Map([[undefined, series]]);
+  const parts = new Map<string | undefined, Measures>();
+  for (const [measure, list] of Object.entries(series) as Array<[PrometheusMeasure, Series[]]>) {
+    for (const s of list) {
+      const value = s.labels[field];
+      const segment = value !== undefined && isSegment(value) ? value : undefined;
+      const part = parts.get(segment) ?? {};
+      part[measure] = [...(part[measure] ?? []), s];
+      parts.set(segment, part);
+    }
+  }
+  return parts;
+}
+
+/** One interval record per arm, segment and step: the value at T covers [T − step, T). */
 function recordsOf(
   flag: string,
   arm: string,
-  series: Partial<Record<PrometheusMeasure, Series[]>>,
+  series: Measures,
   unit: 's' | 'ms',
   stepMs: number,
+  segment: string | undefined,
 ): unknown[] {
   const sumAt = (list: Series[] | undefined) => {
     const out = new Map<number, number>();
@@ -175,7 +206,12 @@ function recordsOf(
   ]);
   const records: unknown[] = [];
   for (const t of [...times].sort((a, b) => a - b)) {
-    const record: Record<string, unknown> = { flag, arm, at: Math.round(t * 1000) - stepMs };
+    const record: Record<string, unknown> = {
+      flag,
+      arm,
+      ...(segment === undefined ? {} : { segment }),
+      at: Math.round(t * 1000) - stepMs,
+    };
     const n = requests.get(t);
     if (n !== undefined) {
       const total = Math.max(0, Math.round(n));

@@ -1,4 +1,6 @@
 // Stored signals as assess reads them: the metrics, bucket widths, and the latency histogram bounds.
+import { maxSegmentsLimit } from '../plans/schema.ts';
+
 export const signalMetrics = [
   'errors',
   'latency',
@@ -46,6 +48,23 @@ export interface FlagSeries {
   since: number;
   points: SignalPoint[];
   histograms: HistogramPoint[];
+  /** Per-segment copies of the segmented points, read only for plans with a `by:` guardrail. */
+  segments?: SegmentSeries;
+}
+
+/**
+ * Distinct segment values stored per flag; records naming a value past these are stored as `otherSegment`.
+ * The plan's `maxSegments` cannot exceed it, so a plan's own values are always stored as themselves.
+ */
+export const maxStoredSegments = maxSegmentsLimit;
+/** The pooled segment: values past a guardrail's `maxSegments` (or past the stored cap) are judged together. */
+export const otherSegment = '(other)';
+
+export interface SegmentSeries {
+  /** Stored values in order of arrival: the first `maxSegments` get tests of their own. */
+  values: string[];
+  points: Array<SignalPoint & { segment: string }>;
+  histograms: Array<HistogramPoint & { segment: string }>;
 }
 
 /**

@@ -86,6 +86,12 @@ export const latencyHistogramSchema = z
     });
   });
 
+/** Segment values as senders name regions, tenants and tiers; "(other)", the pooled segment, is not one. */
+export const segmentPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]*$/;
+
+/** Whether a label or attribute value can be stored as a segment (what the record schema accepts). */
+export const isSegment = (value: string): boolean => value.length <= 100 && segmentPattern.test(value);
+
 const identity = {
   flag: z.string().regex(flagNamePattern, 'must be a flag name (lower-case letters, digits, ".", "_", "-")'),
   arm: z
@@ -93,6 +99,18 @@ const identity = {
     .min(1)
     .max(100)
     .describe('"treatment" (flag on), "control" (flag off), or a variant name of a multivariate flag.'),
+  segment: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(
+      segmentPattern,
+      'must be 1 to 100 letters, digits or . _ : @ / + - (no spaces), starting with a letter or digit',
+    )
+    .optional()
+    .describe(
+      "The value of the plan's `by:` context field for these requests (e.g. eu for by: region): also judged per value.",
+    ),
 };
 
 export const intervalRecordSchema = z

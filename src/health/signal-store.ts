@@ -4,7 +4,10 @@ import {
   type FlagSeries,
   type HistogramPoint,
   hourMs,
+  maxStoredSegments,
   minuteMs,
+  otherSegment,
+  type SegmentSeries,
   type SignalMetric,
   type SignalPoint,
 } from './series.ts';
@@ -19,9 +22,11 @@ export interface BatchWriter {
     count: number,
     sum: number,
     sumsq: number | null,
+    /** The record's segment: also stored under it (see `maxStoredSegments`). */
+    segment?: string,
   ): void;
   /** Latency observations in (previous bound, le] ms. */
-  histogram(flag: string, start: number, arm: string, le: number, count: number): void;
+  histogram(flag: string, start: number, arm: string, le: number, count: number, segment?: string): void;
 }
 
 export interface Retention {
@@ -33,44 +38,76 @@ export interface Retention {
 
 export type SignalStore = ReturnType<typeof createSignalStore>;
 
-export function createSignalStore(db: Db) {
+/**
+ * The statements over one pair of bucket and histogram tables: the whole population's (keyed by flag) or the
+ * segments' (keyed by flag and segment), so both accumulate, read and roll up the same way.
+ */
+function statementsFor(db: Db, tables: { buckets: string; histograms: string }, segmented: boolean) {
+  const { buckets, histograms } = tables;
+  const seg = segmented ? 'segment, ' : '';
+  const segValue = segmented ? '?, ' : '';
   const upsertBucket = db.prepare(
-    `INSERT INTO signal_buckets (flag, start, metric, arm, width, count, sum, sumsq) VALUES (?, ?, ?, ?, ${minuteMs}, ?, ?, ?)
-     ON CONFLICT (flag, start, metric, arm, width) DO UPDATE SET
+    `INSERT INTO ${buckets} (flag, start, ${seg}metric, arm, width, count, sum, sumsq) VALUES (?, ?, ${segValue}?, ?, ${minuteMs}, ?, ?, ?)
+     ON CONFLICT (flag, start, ${seg}metric, arm, width) DO UPDATE SET
        count = count + excluded.count, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
   );
   const upsertHistogram = db.prepare(
-    `INSERT INTO signal_histograms (flag, start, metric, arm, width, le, count) VALUES (?, ?, 'latency', ?, ${minuteMs}, ?, ?)
-     ON CONFLICT (flag, start, metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
+    `INSERT INTO ${histograms} (flag, start, ${seg}metric, arm, width, le, count) VALUES (?, ?, ${segValue}'latency', ?, ${minuteMs}, ?, ?)
+     ON CONFLICT (flag, start, ${seg}metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
   );
-  const points = db.prepare<[string, number], SignalPoint>(
-    `SELECT start, width, arm, metric, count, sum, sumsq FROM signal_buckets
+  const points = db.prepare<[string, number], SignalPoint & { segment?: string }>(
+    `SELECT start, width, ${seg}arm, metric, count, sum, sumsq FROM ${buckets}
      WHERE flag = ? AND start >= ? ORDER BY start, metric, arm`,
   );
-  const histograms = db.prepare<[string, number], HistogramPoint>(
-    `SELECT start, width, arm, le, count FROM signal_histograms
+  const histogramPoints = db.prepare<[string, number], HistogramPoint & { segment?: string }>(
+    `SELECT start, width, ${seg}arm, le, count FROM ${histograms}
      WHERE flag = ? AND start >= ? AND metric = 'latency' ORDER BY start, arm, le`,
   );
   // SUM skips NULLs, so an hour keeps a sum of squares only when every minute in it had one.
   const rollUpBuckets = db.prepare(
-    `INSERT INTO signal_buckets (flag, start, metric, arm, width, count, sum, sumsq)
-     SELECT flag, (start / ${hourMs}) * ${hourMs}, metric, arm, ${hourMs}, SUM(count), SUM(sum),
+    `INSERT INTO ${buckets} (flag, start, ${seg}metric, arm, width, count, sum, sumsq)
+     SELECT flag, (start / ${hourMs}) * ${hourMs}, ${seg}metric, arm, ${hourMs}, SUM(count), SUM(sum),
        CASE WHEN COUNT(sumsq) = COUNT(*) THEN SUM(sumsq) END
-     FROM signal_buckets WHERE width = ${minuteMs} AND start < ?
-     GROUP BY flag, start / ${hourMs}, metric, arm
-     ON CONFLICT (flag, start, metric, arm, width) DO UPDATE SET
+     FROM ${buckets} WHERE width = ${minuteMs} AND start < ?
+     GROUP BY flag, start / ${hourMs}, ${seg}metric, arm
+     ON CONFLICT (flag, start, ${seg}metric, arm, width) DO UPDATE SET
        count = count + excluded.count, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
   );
   const rollUpHistograms = db.prepare(
-    `INSERT INTO signal_histograms (flag, start, metric, arm, width, le, count)
-     SELECT flag, (start / ${hourMs}) * ${hourMs}, metric, arm, ${hourMs}, le, SUM(count)
-     FROM signal_histograms WHERE width = ${minuteMs} AND start < ?
-     GROUP BY flag, start / ${hourMs}, metric, arm, le
-     ON CONFLICT (flag, start, metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
+    `INSERT INTO ${histograms} (flag, start, ${seg}metric, arm, width, le, count)
+     SELECT flag, (start / ${hourMs}) * ${hourMs}, ${seg}metric, arm, ${hourMs}, le, SUM(count)
+     FROM ${histograms} WHERE width = ${minuteMs} AND start < ?
+     GROUP BY flag, start / ${hourMs}, ${seg}metric, arm, le
+     ON CONFLICT (flag, start, ${seg}metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
   );
-  const dropRawBuckets = db.prepare(`DELETE FROM signal_buckets WHERE width = ${minuteMs} AND start < ?`);
-  const dropRawHistograms = db.prepare(
-    `DELETE FROM signal_histograms WHERE width = ${minuteMs} AND start < ?`,
+  const dropRawBuckets = db.prepare(`DELETE FROM ${buckets} WHERE width = ${minuteMs} AND start < ?`);
+  const dropRawHistograms = db.prepare(`DELETE FROM ${histograms} WHERE width = ${minuteMs} AND start < ?`);
+  const dropOldBuckets = db.prepare(`DELETE FROM ${buckets} WHERE start < ?`);
+  const dropOldHistograms = db.prepare(`DELETE FROM ${histograms} WHERE start < ?`);
+  return {
+    upsertBucket,
+    upsertHistogram,
+    points,
+    histogramPoints,
+    /** Whole hours only, so each hour is rolled up once and never split between widths. */
+    prune(rawCutoff: number, oldCutoff: number) {
+      const rolledUp = rollUpBuckets.run(rawCutoff).changes;
+      rollUpHistograms.run(rawCutoff);
+      const rawDropped = dropRawBuckets.run(rawCutoff).changes;
+      dropRawHistograms.run(rawCutoff);
+      const dropped = dropOldBuckets.run(oldCutoff).changes;
+      dropOldHistograms.run(oldCutoff);
+      return { rolledUp, rawDropped, dropped };
+    },
+  };
+}
+
+export function createSignalStore(db: Db) {
+  const whole = statementsFor(db, { buckets: 'signal_buckets', histograms: 'signal_histograms' }, false);
+  const segments = statementsFor(
+    db,
+    { buckets: 'signal_segment_buckets', histograms: 'signal_segment_histograms' },
+    true,
   );
   const upsertLate = db.prepare(
     `INSERT INTO signal_late (flag, start, metric, arm, le, count, sum, writes) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
@@ -84,8 +121,30 @@ export function createSignalStore(db: Db) {
     'SELECT flag, MIN(folded_until) AS until FROM fold_state GROUP BY flag',
   );
   const dropOldLate = db.prepare('DELETE FROM signal_late WHERE start < ?');
-  const dropOldBuckets = db.prepare('DELETE FROM signal_buckets WHERE start < ?');
-  const dropOldHistograms = db.prepare('DELETE FROM signal_histograms WHERE start < ?');
+  const segmentKnown = db.prepare<[string, string], { n: number }>(
+    'SELECT 1 AS n FROM signal_segments WHERE flag = ? AND segment = ?',
+  );
+  const segmentCount = db.prepare<[string], { n: number }>(
+    'SELECT COUNT(*) AS n FROM signal_segments WHERE flag = ?',
+  );
+  const registerSegment = db.prepare(
+    'INSERT INTO signal_segments (flag, segment, first_seen) VALUES (?, ?, ?) ON CONFLICT (flag, segment) DO NOTHING',
+  );
+  const segmentValues = db.prepare<[string], { segment: string }>(
+    'SELECT segment FROM signal_segments WHERE flag = ? ORDER BY first_seen, segment',
+  );
+  const forgetSegments = db.prepare(
+    `DELETE FROM signal_segments WHERE first_seen < ? AND NOT EXISTS (
+       SELECT 1 FROM signal_segment_buckets b WHERE b.flag = signal_segments.flag AND b.segment = signal_segments.segment)`,
+  );
+
+  /** The stored name of a value: itself while the flag has fewer than the cap, else the pooled "(other)". */
+  const storedSegment = (flag: string, segment: string, start: number): string => {
+    if (segmentKnown.get(flag, segment)) return segment;
+    if ((segmentCount.get(flag)?.n ?? 0) >= maxStoredSegments) return otherSegment;
+    registerSegment.run(flag, segment, start);
+    return segment;
+  };
 
   /**
    * Per flag, the end of the last minute an assessment has taken in (set before it reads): signals for a minute
@@ -101,30 +160,38 @@ export function createSignalStore(db: Db) {
   };
 
   const writer: BatchWriter = {
-    bucket: (flag, start, metric, arm, count, sum, sumsq) => {
-      if (late(flag, start)) upsertLate.run(flag, start, metric, arm, 0, count, sum);
-      else upsertBucket.run(flag, start, metric, arm, count, sum, sumsq);
+    // A late value is kept apart whole: neither the whole population's buckets nor its segment's take it.
+    bucket: (flag, start, metric, arm, count, sum, sumsq, segment) => {
+      if (late(flag, start)) {
+        upsertLate.run(flag, start, metric, arm, 0, count, sum);
+        return;
+      }
+      whole.upsertBucket.run(flag, start, metric, arm, count, sum, sumsq);
+      if (segment === undefined) return;
+      const stored = storedSegment(flag, segment, start);
+      segments.upsertBucket.run(flag, start, stored, metric, arm, count, sum, sumsq);
     },
     // Empty buckets are stored too: they tell the next bucket up where it starts (limits between bounds).
-    histogram: (flag, start, arm, le, count) => {
-      if (late(flag, start)) upsertLate.run(flag, start, 'histogram', arm, le, count, 0);
-      else upsertHistogram.run(flag, start, arm, le, count);
+    histogram: (flag, start, arm, le, count, segment) => {
+      if (late(flag, start)) {
+        upsertLate.run(flag, start, 'histogram', arm, le, count, 0);
+        return;
+      }
+      whole.upsertHistogram.run(flag, start, arm, le, count);
+      if (segment === undefined) return;
+      segments.upsertHistogram.run(flag, start, storedSegment(flag, segment, start), arm, le, count);
     },
   };
   const writeBatch = db.transaction(<T>(fill: (w: BatchWriter) => T): T => fill(writer));
 
   const prune = db.transaction((now: number, retention: Retention) => {
-    // Whole hours only, so each hour is rolled up once and never split between widths.
     const rawCutoff = Math.floor((now - retention.rawRetentionMs) / hourMs) * hourMs;
-    const rolledUp = rollUpBuckets.run(rawCutoff).changes;
-    rollUpHistograms.run(rawCutoff);
-    const rawDropped = dropRawBuckets.run(rawCutoff).changes;
-    dropRawHistograms.run(rawCutoff);
     const oldCutoff = now - retention.retentionMs;
-    const dropped = dropOldBuckets.run(oldCutoff).changes;
-    dropOldHistograms.run(oldCutoff);
+    const pruned = whole.prune(rawCutoff, oldCutoff);
+    segments.prune(rawCutoff, oldCutoff);
+    forgetSegments.run(oldCutoff);
     dropOldLate.run(oldCutoff);
-    return { rolledUp, rawDropped, dropped };
+    return pruned;
   });
 
   return {
@@ -137,7 +204,20 @@ export function createSignalStore(db: Db) {
     },
     /** A flag's buckets and latency histograms starting at or after `since`, oldest first. */
     series(flag: string, since: number): FlagSeries {
-      return { flag, since, points: points.all(flag, since), histograms: histograms.all(flag, since) };
+      return {
+        flag,
+        since,
+        points: whole.points.all(flag, since),
+        histograms: whole.histogramPoints.all(flag, since),
+      };
+    },
+    /** A flag's segmented buckets since `since`, and its stored segment values in order of arrival. */
+    segmentSeries(flag: string, since: number): SegmentSeries {
+      return {
+        values: segmentValues.all(flag).map((r) => r.segment),
+        points: segments.points.all(flag, since) as SegmentSeries['points'],
+        histograms: segments.histogramPoints.all(flag, since) as SegmentSeries['histograms'],
+      };
     },
     /**
      * From now on, signals for `flag` in minutes ending at or before `until` are late: stored apart and counted,

@@ -14,6 +14,20 @@ export interface GuardrailVerdict {
   evidence: Record<string, unknown>;
   /** Insufficient-data because this arm has (almost) no traffic: no verdict without a comparison. */
   missing?: 'control';
+  /** Set on the per-segment test of a `by:` guardrail: the context field and the value (or "(other)"). */
+  segment?: {
+    field: string;
+    value: string;
+    /** The per-segment test's stream key, beside its guardrail's: `<guardrail key>|region=eu`. */
+    stream: string;
+    /** For "(other)": how many stored values were pooled into it, and the first of their names. */
+    pooledValues?: number;
+    pooledNames?: string[];
+    /** For "(other)": some values arrived past the stored cap and were pooled when stored, unnamed. */
+    pooledUnnamed?: boolean;
+  };
+  /** A segment test whose missing data or inconclusive result holds nothing (the plan does not require it). */
+  advisory?: true;
 }
 
 export interface SrmVerdict {

@@ -56,7 +56,13 @@ export function createAdminRoutes(deps: {
     const v = flagHealth.assess(flag, controller.clock());
     return {
       status: v.status,
-      guardrails: v.guardrails.map((g) => ({ name: g.name, status: g.status, summary: g.summary })),
+      guardrails: v.guardrails.map((g) => ({
+        name: g.name,
+        status: g.status,
+        summary: g.summary,
+        ...(g.segment ? { segment: g.segment } : {}),
+        ...(g.advisory ? { advisory: true } : {}),
+      })),
       srm: { status: v.srm.status, summary: v.srm.summary },
       exposure: v.exposure,
       stale: v.stale,

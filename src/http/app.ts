@@ -8,13 +8,17 @@ import type { ArmsOf } from '../health/arms.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
+import { segmentFieldOf } from '../plans/signal-source.ts';
 import type { Controller } from '../rollout/controller.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
+import type { Drills } from '../sdk/drill.ts';
+import type { SdkRegistry } from '../sdk/instances.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { createAlertAdminRoutes, createAlertRoutes } from './alert-routes.ts';
 import { type Authenticator, requireToken } from './auth.ts';
 import { createClientRoutes } from './client-routes.ts';
 import { createDeltaRoutes } from './delta-routes.ts';
+import { createDrillRoutes } from './drill-routes.ts';
 import { createFrontendRoutes, frontendCors } from './frontend-routes.ts';
 import { createHealthRoutes } from './health-routes.ts';
 import { countedIngest } from './metrics.ts';
@@ -52,6 +56,9 @@ export interface AppDeps {
   arms: ArmsOf;
   /** The dashboard (src/ui), signed in with its own session cookie rather than a bearer token. */
   ui?: Hono;
+  /** SDK instances seen on the client API, and the rollback drills measured against them. */
+  sdks?: SdkRegistry;
+  drills?: Drills;
 }
 
 export function createApp(deps: AppDeps) {
@@ -73,6 +80,8 @@ export function createApp(deps: AppDeps) {
   app.route('/api/admin', createAdminRoutes(deps));
   app.route('/api/admin', createRolloutRoutes(deps));
   app.route('/api/admin', createAlertAdminRoutes(deps));
+  if (deps.sdks && deps.drills)
+    app.route('/api/admin', createDrillRoutes({ sdks: deps.sdks, drills: deps.drills }));
   app.route('/api/admin', createHealthRoutes({ ...deps, signalStore: deps.signals.store }));
   app.route('/api/alerts', createAlertRoutes(deps));
   app.use('/api/signals', requireToken(deps.auth, ['client', 'ingest']));
@@ -93,11 +102,11 @@ export function createApp(deps: AppDeps) {
       onRejected: (n) => deps.metrics.signalsRejected('otlp', n),
       attributeNames: () =>
         new Map(
-          deps.controller
-            .listFlags()
-            .flatMap((f) =>
-              f.plan.rollout?.opentelemetry ? [[f.plan.name, f.plan.rollout.opentelemetry]] : [],
-            ),
+          deps.controller.listFlags().flatMap((f) => {
+            const segment = segmentFieldOf(f.plan);
+            const names = { ...f.plan.rollout?.opentelemetry, ...(segment ? { segment } : {}) };
+            return Object.keys(names).length ? [[f.plan.name, names]] : [];
+          }),
         ),
       arms: deps.arms,
       clock: deps.controller.clock,

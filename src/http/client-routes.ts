@@ -12,6 +12,7 @@ import {
   serializeDocument,
   strongEtag,
 } from '../rollout/served.ts';
+import type { SdkRegistry } from '../sdk/instances.ts';
 import type { AuthEnv } from './auth.ts';
 import { etagMatches } from './etag.ts';
 import { idempotencyKeyOf } from './signal-routes.ts';
@@ -62,9 +63,11 @@ export async function ingestMetrics(
   c: Context<AuthEnv>,
   signals: SignalSink | undefined,
   kind: 'client' | 'frontend',
+  sdks?: SdkRegistry,
 ) {
   const text = await c.req.text();
   const body = objectOf(text.trim() === '' ? {} : parseJsonText(text));
+  sdks?.seen(c.req.raw.headers, body, 'metrics');
   const idempotency = idempotencyKeyOf(c, `${kind}-metrics`, text);
   const result = signals?.ingestUnleashMetrics(body, sourceOf(c, body), {
     exposuresOnly: kind === 'frontend',
@@ -80,6 +83,7 @@ export interface FeaturesDocument {
   body: string;
   bytes: Buffer;
   etag: string;
+  revision: number;
 }
 
 /**
@@ -94,7 +98,10 @@ export function createFeatureDocuments(served: ServedFeatures) {
     const doc = served.current();
     if (!namePrefix) {
       if (full?.doc !== doc)
-        full = { doc, hit: { body: doc.body, bytes: Buffer.from(doc.body), etag: doc.etag } };
+        full = {
+          doc,
+          hit: { body: doc.body, bytes: Buffer.from(doc.body), etag: doc.etag, revision: doc.revision },
+        };
       return full.hit;
     }
     if (filtered.revision !== doc.revision) filtered = { revision: doc.revision, byPrefix: new Map() };
@@ -102,7 +109,7 @@ export function createFeatureDocuments(served: ServedFeatures) {
     if (!hit) {
       const features = doc.features.filter((f) => f.name.startsWith(namePrefix));
       const body = serializeDocument(features, doc.revision, { namePrefix });
-      hit = { body, bytes: Buffer.from(body), etag: strongEtag(body) };
+      hit = { body, bytes: Buffer.from(body), etag: strongEtag(body), revision: doc.revision };
       if (filtered.byPrefix.size < 64) filtered.byPrefix.set(namePrefix, hit);
     }
     return hit;
@@ -113,15 +120,19 @@ export function createClientRoutes(deps: {
   served: ServedFeatures;
   signals?: SignalSink | undefined;
   log: Logger;
+  sdks?: SdkRegistry | undefined;
 }) {
-  const { served, signals, log } = deps;
+  const { served, signals, log, sdks } = deps;
   const app = new Hono<AuthEnv>();
   const documentFor = createFeatureDocuments(served);
 
   // project and tag filters are accepted and ignored: every Rollgate flag lives in the default project, untagged.
   app.get('/features', (c) => {
     // Over a real port, fast-path.ts answers this route before Hono sees it; the two must stay byte-identical.
-    const { body, etag } = documentFor(c.req.query('namePrefix'));
+    const namePrefix = c.req.query('namePrefix');
+    const { body, etag, revision } = documentFor(namePrefix);
+    // A 200 or a 304 on its current ETag: either way the SDK now holds this revision.
+    sdks?.fetched(c.req.raw.headers, revision, etag, 'poll', namePrefix);
     if (etagMatches(c.req.header('if-none-match'), etag)) return c.body(null, 304, { ETag: etag });
     return c.body(body, 200, { 'Content-Type': 'application/json; charset=utf-8', ETag: etag });
   });
@@ -134,11 +145,12 @@ export function createClientRoutes(deps: {
 
   app.post('/register', async (c) => {
     const body = await objectBody(c);
+    sdks?.seen(c.req.raw.headers, body, 'register');
     log.debug('sdk registered', { ...sourceOf(c, body), sdk: c.req.header('unleash-sdk') });
     return c.body(null, 202);
   });
 
-  app.post('/metrics', (c) => ingestMetrics(c, signals, 'client'));
+  app.post('/metrics', (c) => ingestMetrics(c, signals, 'client', sdks));
 
   return app;
 }

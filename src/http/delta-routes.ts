@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import type { UnleashFeature } from '../evaluation/types.ts';
 import type { ServedDelta, ServedFeatures } from '../rollout/served.ts';
+import type { SdkRegistry } from '../sdk/instances.ts';
 import type { AuthEnv } from './auth.ts';
 
 /** The event shapes unleash-client applies in `applyFeatureResponse` (and Unleash's delta API sends). */
@@ -33,8 +34,8 @@ export function changeEvents(revision: number, delta: ServedDelta, keep: (name: 
   return events;
 }
 
-export function createDeltaRoutes(deps: { served: ServedFeatures }) {
-  const { served } = deps;
+export function createDeltaRoutes(deps: { served: ServedFeatures; sdks?: SdkRegistry | undefined }) {
+  const { served, sdks } = deps;
   const app = new Hono<AuthEnv>();
   // Every new SDK (and every restart of one) hydrates: serialize that body once per revision, not per request.
   let hydrated = { revision: -1, body: '' };
@@ -49,8 +50,10 @@ export function createDeltaRoutes(deps: { served: ServedFeatures }) {
     const doc = served.current();
     const etag = `"${doc.revision}"`;
     const known = revisionFrom(c.req.header('if-none-match'));
-    if (known === doc.revision) return c.body(null, 304, { ETag: etag });
     const prefix = c.req.query('namePrefix') || undefined;
+    // Every answer below (304, delta or hydration) leaves the SDK holding this revision.
+    sdks?.fetched(c.req.raw.headers, doc.revision, etag, 'poll', prefix);
+    if (known === doc.revision) return c.body(null, 304, { ETag: etag });
     const keep = (name: string) => !prefix || name.startsWith(prefix);
     const headers = { 'Content-Type': 'application/json; charset=utf-8', ETag: etag };
 

@@ -3,6 +3,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { getQueryParam } from 'hono/utils/url';
 import type { TokenKind } from '../config.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
+import type { SdkRegistry } from '../sdk/instances.ts';
 import { type Authenticator, tokenFrom } from './auth.ts';
 import { createFeatureDocuments } from './client-routes.ts';
 import { etagMatches } from './etag.ts';
@@ -50,8 +51,10 @@ export function createFastPath(deps: {
   frontend: FrontendAnswers;
   auth: Authenticator;
   fallback: RequestListener;
+  /** Every answered poll is recorded against the SDK instance that sent it (an in-memory map update). */
+  sdks?: SdkRegistry | undefined;
 }): RequestListener {
-  const { auth, fallback, frontend } = deps;
+  const { auth, fallback, frontend, sdks } = deps;
   const documentFor = createFeatureDocuments(deps.served);
 
   const features: Handler = (req, res, kind, url) => {
@@ -61,6 +64,7 @@ export function createFastPath(deps: {
       ? (getQueryParam(`http://h${url}`, 'namePrefix') as string | undefined)
       : undefined;
     const doc = documentFor(namePrefix);
+    sdks?.fetched(req.headers, doc.revision, doc.etag, 'poll', namePrefix);
     // Hono's 304 carries a text/plain content type; kept, so SDKs and caches see exactly what they saw before.
     if (etagMatches(req.headers['if-none-match'], doc.etag)) {
       res.writeHead(304, { etag: doc.etag, 'content-type': 'text/plain; charset=UTF-8' });

@@ -7,6 +7,7 @@ import { signalRecordSchema } from '../health/signal-schema.ts';
 import { rolloutActions } from '../rollout/actions.ts';
 import { eventsQuery, reasonBody } from './admin-routes.ts';
 import { listQuery } from './alert-routes.ts';
+import { drillBody } from './drill-routes.ts';
 import { healthQuery } from './health-routes.ts';
 import { actionBody } from './rollout-routes.ts';
 
@@ -135,6 +136,34 @@ export const operations: Operation[] = [
     tag: 'admin',
     tokens: ['admin'],
     responses: { 200: 'OK', 422: 'plans rejected' },
+  }),
+  op({
+    method: 'get',
+    path: '/api/admin/sdk-instances',
+    summary: 'SDK instances seen on the client API: the revision each last fetched, when, and how',
+    tag: 'admin',
+    tokens: ['admin'],
+    responses: ok,
+  }),
+  op({
+    method: 'post',
+    path: '/api/admin/drill',
+    summary: 'Start a rollback drill: toggle rollgate.drill and time every SDK instance until it holds it',
+    tag: 'admin',
+    tokens: ['admin'],
+    body: drillBody,
+    responses: {
+      202: 'drill started (read it with GET /api/admin/drill)',
+      409: 'a drill is already running',
+    },
+  }),
+  op({
+    method: 'get',
+    path: '/api/admin/drill',
+    summary: 'The running rollback drill, else the last one since the server started',
+    tag: 'admin',
+    tokens: ['admin'],
+    responses: ok,
   }),
   op({
     method: 'get',

@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import type { UnleashFeature } from '../evaluation/types.ts';
 import type { Logger } from '../log.ts';
 import type { ServedDelta, ServedDocument, ServedFeatures } from '../rollout/served.ts';
+import type { SdkRegistry } from '../sdk/instances.ts';
 import type { AuthEnv } from './auth.ts';
 
 /** The SDK drops a stream that is silent for 60 s; a comment line well before that keeps it open. */
@@ -17,6 +18,8 @@ interface Client {
   /** Writes queued and not yet flushed: a reader this far behind is dropped and resumes by Last-Event-ID. */
   pending: number;
   end: () => void;
+  /** The request's headers: which SDK instance this stream belongs to. */
+  headers: Headers;
 }
 
 /** Bounds that keep one slow or numerous audience from exhausting memory. */
@@ -48,14 +51,17 @@ export function createStreamingHub(deps: {
   log: Logger;
   heartbeatMs?: number;
   limits?: typeof streamingLimits;
+  /** Each push written to a stream is recorded as that SDK instance holding the pushed revision. */
+  sdks?: SdkRegistry | undefined;
 }) {
-  const { served, log } = deps;
+  const { served, log, sdks } = deps;
   const limits = deps.limits ?? streamingLimits;
   const heartbeatMs = deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const clients = new Set<Client>();
   let heartbeat: NodeJS.Timeout | undefined;
 
-  const send = (client: Client, write: (s: SSEStreamingApi) => Promise<void>) => {
+  /** Queues a write; with `doc`, the write's completion is the SDK holding that revision. */
+  const send = (client: Client, write: (s: SSEStreamingApi) => Promise<void>, doc?: ServedDocument) => {
     if (client.pending >= limits.maxPendingWrites) {
       log.warn('streaming client too slow; dropped, it resumes from its last event id', {
         pending: client.pending,
@@ -65,7 +71,11 @@ export function createStreamingHub(deps: {
     }
     client.pending++;
     client.queue = client.queue
-      .then(() => (client.stream.aborted || client.stream.closed ? undefined : write(client.stream)))
+      .then(async () => {
+        if (client.stream.aborted || client.stream.closed) return;
+        await write(client.stream);
+        if (doc) sdks?.fetched(client.headers, doc.revision, doc.etag, 'stream');
+      })
       .catch((err) => {
         log.debug('streaming client dropped', { err });
         drop(client);
@@ -77,6 +87,7 @@ export function createStreamingHub(deps: {
 
   const drop = (client: Client) => {
     if (!clients.delete(client)) return;
+    sdks?.streaming(client.headers, false);
     client.end();
     if (clients.size === 0 && heartbeat) {
       clearInterval(heartbeat);
@@ -87,7 +98,7 @@ export function createStreamingHub(deps: {
   const unsubscribe = served.onUpdate((doc, delta) => {
     const data = JSON.stringify({ events: deltaEvents(doc.revision, delta) });
     for (const client of clients) {
-      send(client, (s) => s.writeSSE({ event: 'unleash-updated', id: String(doc.revision), data }));
+      send(client, (s) => s.writeSSE({ event: 'unleash-updated', id: String(doc.revision), data }), doc);
     }
   });
 
@@ -105,9 +116,11 @@ export function createStreamingHub(deps: {
       const open = new Promise<void>((resolve) => {
         end = resolve;
       });
-      const client: Client = { stream, queue: Promise.resolve(), pending: 0, end };
+      const headers = c.req.raw.headers;
+      const client: Client = { stream, queue: Promise.resolve(), pending: 0, end, headers };
       // Registered and hydrated in the same tick: no change can slip between the two.
       clients.add(client);
+      sdks?.streaming(headers, true);
       stream.onAbort(() => drop(client));
       if (!heartbeat) {
         heartbeat = setInterval(() => {
@@ -120,7 +133,7 @@ export function createStreamingHub(deps: {
       const delta = lastEventId ? served.deltaSince(Number(lastEventId)) : undefined;
       const events = delta ? deltaEvents(doc.revision, delta) : hydration(doc);
       const data = JSON.stringify({ events });
-      send(client, (s) => s.writeSSE({ event: 'unleash-connected', id: String(doc.revision), data }));
+      send(client, (s) => s.writeSSE({ event: 'unleash-connected', id: String(doc.revision), data }), doc);
       return open;
     });
     // A stream is never followed by another request on its socket: let it close with the stream, so a

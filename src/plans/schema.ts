@@ -3,7 +3,13 @@ import { z } from 'zod';
 
 export const durationPattern = /^(0|(\d+(\.\d+)?(ms|s|m|h|d))+)$/;
 export const flagNamePattern = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+/** Served by Rollgate itself during a rollback drill (src/sdk/drill.ts): no plan may take it. */
+export const DRILL_FLAG = 'rollgate.drill';
 const contextField = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/** The most values one `by:` guardrail may test on their own: the budget is split across them in advance. */
+export const maxSegmentsLimit = 100;
+export const defaultMaxSegments = 20;
 
 export const knownMetrics = ['errors', 'latency', 'conversions', 'revenue'] as const;
 export type KnownMetric = (typeof knownMetrics)[number];
@@ -83,6 +89,32 @@ export const guardrailSchema = z.strictObject({
     .gt(0)
     .optional()
     .describe('For revenue: per-user values are capped here, fixed before the rollout.'),
+  by: z
+    .string()
+    .max(100)
+    .regex(contextField, 'must be a context field name such as region, tenantId or plan')
+    .optional()
+    .describe(
+      'Also run this test per value of this context field (region, tenantId, plan tier…): a regression in any ' +
+        'value rolls back, naming it, even when the whole population looks healthy. Signals carry the value as `segment`.',
+    ),
+  maxSegments: z
+    .number()
+    .int()
+    .min(1)
+    .max(maxSegmentsLimit)
+    .optional()
+    .describe(
+      `With by: how many values get a test of their own (default ${defaultMaxSegments}), the first to report; ` +
+        'later ones are pooled into "(other)", tested too. The budget is split over maxSegments + 1 tests.',
+    ),
+  requireEachSegment: z
+    .boolean()
+    .optional()
+    .describe(
+      "With by: hold until every segment has enough data to be judged. Default false: a small segment's missing " +
+        'data never holds the rollout; a regression in it always acts.',
+    ),
 });
 
 export const alertMatcherSchema = z.strictObject({
@@ -184,7 +216,10 @@ export const dependencySchema = z.strictObject({
 
 export const planSchema = z
   .strictObject({
-    name: z.string().regex(flagNamePattern, 'lower-case letters, digits, ".", "_" and "-", at most 100'),
+    name: z
+      .string()
+      .regex(flagNamePattern, 'lower-case letters, digits, ".", "_" and "-", at most 100')
+      .refine((n) => n !== DRILL_FLAG, `"${DRILL_FLAG}" is reserved for rollback drills`),
     description: z.string().min(1),
     owner: z.string().min(1),
     type: z.enum(['release', 'experiment', 'operational', 'kill-switch']),

@@ -55,3 +55,7 @@ export function templateProblems(template: string): string[] {
   if (!used.includes('arm')) problems.push('must select one arm with $arm');
   return problems;
 }
+
+/** The context field a plan's `by:` guardrails split on (one per plan, checked by validation), if any. */
+export const segmentFieldOf = (plan: Plan): string | undefined =>
+  plan.rollout?.guardrails.find((g) => g.by !== undefined)?.by;

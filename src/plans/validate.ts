@@ -1,7 +1,7 @@
 // Semantic checks a schema cannot express: ordering, sums, references between plans, known metrics.
 import { RE2JS } from 're2js';
 import { parseDuration } from './duration.ts';
-import { knownMetrics, type Plan } from './schema.ts';
+import { type Guardrail, knownMetrics, type Plan } from './schema.ts';
 import { measuresOf, queriesFor, sourceOf, templateProblems } from './signal-source.ts';
 
 export interface Problem {
@@ -80,6 +80,7 @@ export function checkPlan(plan: Plan, file: string): Problem[] {
       add(`${at}.max`, `${g.metric} is a rate between 0 and 1`);
     }
     if (sourceOf(plan, g) === 'prometheus') checkPrometheus(plan, i, add);
+    checkSegments(r.guardrails, i, add);
   });
   checkTemplates('rollout.prometheus', r.prometheus, add);
   r.guardrails.forEach((g, i) => {
@@ -116,6 +117,30 @@ function checkPrometheus(plan: Plan, index: number, add: Add) {
         `a Prometheus ${g.metric} guardrail needs a ${m} query (here or in rollout.prometheus)`,
       );
   }
+}
+
+/**
+ * A signal record carries one segment value, so every `by:` of a plan must name the same field; the segment
+ * options mean nothing without `by:`.
+ */
+function checkSegments(guardrails: readonly Guardrail[], index: number, add: Add) {
+  const g = guardrails[index];
+  if (!g) return;
+  const at = `rollout.guardrails[${index}]`;
+  if (g.by === undefined) {
+    if (g.maxSegments !== undefined)
+      add(`${at}.maxSegments`, 'applies only with by: (the context field to split on)');
+    if (g.requireEachSegment !== undefined)
+      add(`${at}.requireEachSegment`, 'applies only with by: (the context field to split on)');
+    return;
+  }
+  const first = guardrails.findIndex((o) => o.by !== undefined);
+  const other = guardrails[first];
+  if (other?.by !== undefined && first < index && other.by !== g.by)
+    add(
+      `${at}.by`,
+      `a signal carries one segment value, so every by: of a flag must name the same field (guardrails[${first}] splits by "${other.by}", this one by "${g.by}")`,
+    );
 }
 
 function checkTemplates(at: string, queries: Record<string, unknown> | undefined, add: Add) {

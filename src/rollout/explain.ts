@@ -152,7 +152,24 @@ const guardrailOf = (plan: Plan, v: GuardrailVerdict) => plan.rollout?.guardrail
 
 export function regressionReason(plan: Plan, state: FlagState, v: GuardrailVerdict): string {
   const g = guardrailOf(plan, v);
-  return `${v.name}: ${describeEvidence(g, v)}, ${beyond(g, v)}; ${outcome(plan, state)}`;
+  return `${v.name}: ${describeEvidence(g, v)}, ${beyond(g, v)}${wholeBeside(g, v)}; ${outcome(plan, state)}`;
+}
+
+/** For a segment's regression: how the whole population looks, since a healthy total is what hid it. */
+function wholeBeside(g: Guardrail | undefined, v: GuardrailVerdict): string {
+  const e: Json = v.evidence;
+  const whole = e?.wholePopulation;
+  if (!v.segment || !whole) return '';
+  const pooled =
+    v.segment.value === '(other)' && num(v.segment.pooledValues)
+      ? ` (${count(v.segment.pooledValues)} values pooled: ${v.segment.pooledNames?.join(', ')})`
+      : '';
+  const numbers = describeEvidence(g, {
+    ...v,
+    summary: String(whole.summary),
+    evidence: whole.evidence ?? {},
+  });
+  return `${pooled}; the whole population is ${statusWords[whole.status as GuardrailVerdict['status']] ?? whole.status} (${numbers})`;
 }
 
 export function inconclusiveReason(plan: Plan, v: GuardrailVerdict): string {
@@ -259,10 +276,23 @@ export function promotionReason(p: {
   const exposure = p.minRequests
     ? `${count(p.treatmentRequests)} of ${count(p.minRequests)} treatment requests`
     : `${count(p.treatmentRequests)} treatment requests`;
-  const passed = p.verdict.guardrails.filter((g) => g.status === 'healthy').length;
+  const wholes = p.verdict.guardrails.filter((g) => !g.segment);
+  const passed = wholes.filter((g) => g.status === 'healthy').length;
   const checked = `${passed} guardrail${passed === 1 ? '' : 's'} passed`;
-  const figures = p.verdict.guardrails.map((v) => figure(guardrailOf(p.plan, v), v));
+  const figures = wholes.map((v) => figure(guardrailOf(p.plan, v), v) + segmentsFigure(p.verdict, v));
   return `healthy: ${baked}, ${exposure}, ${checked}${figures.length ? `; ${figures.join('; ')}` : ''}`;
+}
+
+/** After a `by:` guardrail's figure: how many of its segments were judged, e.g. " (region: 3 of 4 segments healthy)". */
+function segmentsFigure(verdict: Verdict, whole: GuardrailVerdict): string {
+  const segments = verdict.guardrails.filter((g) => g.segment && g.index === whole.index);
+  const field = segments[0]?.segment?.field;
+  if (!field) return '';
+  const healthy = segments.filter((g) => g.status === 'healthy').length;
+  const rest = segments.length - healthy;
+  return rest === 0
+    ? ` (${field}: all ${segments.length} segments healthy)`
+    : ` (${field}: ${healthy} of ${segments.length} segments healthy, ${rest} not yet judged)`;
 }
 
 const statusWords: Record<GuardrailVerdict['status'], string> = {

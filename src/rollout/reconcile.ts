@@ -132,6 +132,8 @@ function collectIntents(plan: Plan, state: FlagState, verdict: Verdict): Intent[
     const key = `${g.status}:${g.name}`;
     if (g.status === 'regressed')
       intents.push({ kind: onRegression, key, reason: regressionReason(plan, state, g), evidence });
+    // A small segment's missing data holds nothing unless the plan requires every segment.
+    else if (g.advisory) continue;
     else if (g.status === 'inconclusive' && state.phase === 'progressing') {
       intents.push({ kind: 'pause', key, reason: inconclusiveReason(plan, g), evidence });
     } else if (g.status === 'insufficient-data' && state.phase === 'progressing') {

@@ -137,8 +137,13 @@ export function serializeDocument(features: readonly UnleashFeature[], revision:
  * Keeps the served document current: rebuilt on every controller change, never per request, with a short
  * history of which features each revision touched so streaming clients can resume with a delta.
  */
-export function createServedFeatures(deps: { controller: Controller }) {
+export function createServedFeatures(deps: {
+  controller: Controller;
+  /** Features served beside the plans' (the rollback drill's flag while a drill runs). */
+  extra?: () => readonly UnleashFeature[];
+}) {
   const { controller } = deps;
+  const featuresNow = () => [...controller.listFlags().map(toUnleashFeature), ...(deps.extra?.() ?? [])];
   const latestEventId = () => controller.events.list({ limit: 1 })[0]?.id ?? 0;
   const listeners = new Set<(doc: ServedDocument, delta: ServedDelta) => void>();
   const history: Array<{ revision: number; names: string[] }> = [];
@@ -150,13 +155,13 @@ export function createServedFeatures(deps: { controller: Controller }) {
   };
   const serialize = (features: UnleashFeature[]) => new Map(features.map((f) => [f.name, JSON.stringify(f)]));
 
-  const initial = controller.listFlags().map(toUnleashFeature);
+  const initial = featuresNow();
   let serialized = serialize(initial);
   let current = build(initial, latestEventId());
   const baseRevision = current.revision;
 
   const refresh = () => {
-    const features = controller.listFlags().map(toUnleashFeature);
+    const features = featuresNow();
     const next = serialize(features);
     const names = new Set([...serialized.keys(), ...next.keys()]);
     const changed = [...names].filter((n) => serialized.get(n) !== next.get(n));
@@ -198,6 +203,8 @@ export function createServedFeatures(deps: { controller: Controller }) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    /** Rebuilds the document now (the drill flag changed; plan changes trigger this themselves). */
+    refresh,
     stop: () => unsubscribe(),
   };
 }

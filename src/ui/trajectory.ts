@@ -60,7 +60,8 @@ export function trajectories(
   const guardrails = flag.plan.rollout?.guardrails ?? [];
   return verdicts.flatMap((v) => {
     const g = guardrails[v.index];
-    return g ? [trajectory(g, v, intervals, drift)] : [];
+    // The charts fold the whole population; a segment's test is listed with its verdict, not charted.
+    return g && !v.segment ? [trajectory(g, v, intervals, drift)] : [];
   });
 }
 

@@ -1,10 +1,14 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.ts';
-import { createRollgate } from '../../src/main.ts';
-import { prometheusBinary, startPrometheus, waitFor } from '../helpers/prometheus.ts';
-import { makeFlagsDir, testConfig, testTokens } from '../helpers/rollgate.ts';
+import type { createRollgate } from '../../src/main.ts';
+import {
+  prometheusBinary,
+  startPrometheus,
+  startRollgateOnPrometheus,
+  waitFor,
+} from '../helpers/prometheus.ts';
+import { makeFlagsDir } from '../helpers/rollgate.ts';
 
 const haveProm = fs.existsSync(prometheusBinary);
 if (!haveProm) console.log(`skipped: ${prometheusBinary} is not installed (apt-get install prometheus)`);
@@ -81,7 +85,7 @@ rollout:
 let exporter: Awaited<ReturnType<typeof startExporter>>;
 let prom: Awaited<ReturnType<typeof startPrometheus>> | undefined;
 let rg: ReturnType<typeof createRollgate>;
-let url: string;
+let admin: Awaited<ReturnType<typeof startRollgateOnPrometheus>>['admin'];
 
 beforeAll(async () => {
   if (!haveProm) return;
@@ -93,17 +97,7 @@ beforeAll(async () => {
     'gone.yaml': plan('prom.gone', '1h'),
     'empty.yaml': plan('prom.empty', '0s'),
   });
-  const config = testConfig({
-    flagsDir,
-    env: {
-      ROLLGATE_PROMETHEUS_URL: prom.url,
-      ROLLGATE_PROMETHEUS_STEP: '5s',
-      ROLLGATE_PROMETHEUS_DELAY: '2s',
-      ROLLGATE_TICK_INTERVAL: '250ms',
-    },
-  });
-  rg = createRollgate(config, { log: silentLogger });
-  ({ url } = await rg.start());
+  ({ rg, admin } = await startRollgateOnPrometheus(prom.url, flagsDir));
 }, 90_000);
 
 afterAll(async () => {
@@ -113,14 +107,6 @@ afterAll(async () => {
   await exporter?.stop();
 });
 
-const admin = async (method: string, path: string) => {
-  const res = await fetch(`${url}/api/admin/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${testTokens.admin}`, 'content-type': 'application/json' },
-    body: method === 'POST' ? '{}' : undefined,
-  });
-  return (await res.json()) as { flag: { phase: string; percent: number; phaseReason: string | null } };
-};
 const flag = async (name: string) => (await admin('GET', `flags/${name}`)).flag;
 
 describe.skipIf(!haveProm)('Prometheus as a signal source (real Prometheus scraping a real exporter)', () => {

@@ -3,7 +3,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { tempDir } from './rollgate.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createRollgate } from '../../src/main.ts';
+import { tempDir, testConfig, testTokens } from './rollgate.ts';
 
 export const prometheusBinary = '/usr/bin/prometheus';
 
@@ -83,4 +85,28 @@ export async function startPrometheus(targets: string[]) {
     throw err;
   }
   return { url, stop };
+}
+
+/** Rollgate reading Prometheus at `promUrl` in 5 s steps, ticking every 250 ms, with admin calls over HTTP. */
+export async function startRollgateOnPrometheus(promUrl: string, flagsDir: string) {
+  const config = testConfig({
+    flagsDir,
+    env: {
+      ROLLGATE_PROMETHEUS_URL: promUrl,
+      ROLLGATE_PROMETHEUS_STEP: '5s',
+      ROLLGATE_PROMETHEUS_DELAY: '2s',
+      ROLLGATE_TICK_INTERVAL: '250ms',
+    },
+  });
+  const rg = createRollgate(config, { log: silentLogger });
+  const { url } = await rg.start();
+  const admin = async (method: string, route: string) => {
+    const res = await fetch(`${url}/api/admin/${route}`, {
+      method,
+      headers: { authorization: `Bearer ${testTokens.admin}`, 'content-type': 'application/json' },
+      body: method === 'POST' ? '{}' : undefined,
+    });
+    return (await res.json()) as { flag: { phase: string; percent: number; phaseReason: string | null } };
+  };
+  return { rg, url, admin };
 }

@@ -23,6 +23,14 @@ rollout:
   stages: [{ percent: 10 }, { percent: 100 }]
   opentelemetry: { flag: app.experiment, variant: app.bucket }
 `,
+      'regions.yaml': `name: checkout.regions
+description: Checkout, watched per region
+owner: payments
+type: release
+rollout:
+  stages: [{ percent: 10 }, { percent: 100 }]
+  guardrails: [{ metric: errors, worse: higher, by: region }]
+`,
     }),
     clock: manualClock(t0),
   });
@@ -202,5 +210,43 @@ describe('POST /v1/metrics', () => {
     const body = exportJson([{ attrs: flag('on'), count: 1 }]);
     expect((await post(body, json, null)).status).toBe(401);
     expect((await post(body, json, testTokens.client)).status).toBe(403);
+  });
+
+  it('takes the segment from the attribute named like by:, and refuses a value that is not one', async () => {
+    const { post, rg } = setup();
+    const on = (region?: string) => ({
+      'feature_flag.key': 'checkout.regions',
+      'feature_flag.result.variant': 'on',
+      ...(region === undefined ? {} : { region }),
+    });
+    const res = await post(
+      exportJson([
+        { attrs: on('eu'), count: 4 },
+        { attrs: on('us'), count: 7 },
+        { attrs: on(), count: 2 },
+        { attrs: on('eu west'), count: 1 },
+      ]),
+      json,
+    );
+    const body = (await res.json()) as {
+      partialSuccess: { rejectedDataPoints: number; errorMessage: string };
+    };
+    expect(body.partialSuccess.rejectedDataPoints).toBe(1);
+    expect(body.partialSuccess.errorMessage).toContain('region "eu west" is not a segment value');
+    const whole = rg.db
+      .prepare<[], { n: number }>(
+        "SELECT SUM(count) AS n FROM signal_buckets WHERE flag = 'checkout.regions' AND metric = 'errors'",
+      )
+      .get();
+    expect(whole?.n).toBe(13);
+    const segments = rg.db
+      .prepare<[], { segment: string; count: number }>(
+        "SELECT segment, count FROM signal_segment_buckets WHERE metric = 'errors' ORDER BY segment",
+      )
+      .all();
+    expect(segments).toEqual([
+      { segment: 'eu', count: 4 },
+      { segment: 'us', count: 7 },
+    ]);
   });
 });

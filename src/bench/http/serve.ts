@@ -60,6 +60,12 @@ async function probe(t: Target, ifNoneMatch?: string): Promise<{ status: number;
   return { status: res.status, etag: res.headers.get('etag') ?? '' };
 }
 
+const sdkIdentity = {
+  'unleash-appname': 'bench-serve',
+  'unleash-instanceid': 'bench-serve-1',
+  'unleash-interval': '15000',
+};
+
 async function measure(t: Target, gen: LoadGenerator): Promise<Row[]> {
   const rows: Row[] = [];
   for (const response of ['200', '304'] as const) {
@@ -71,7 +77,8 @@ async function measure(t: Target, gen: LoadGenerator): Promise<Row[]> {
       );
       continue;
     }
-    const headers: Record<string, string> = { authorization: t.token };
+    // Named as unleash-client names its polls, so the SDK instance registry records every one of them.
+    const headers: Record<string, string> = { authorization: t.token, ...sdkIdentity };
     if (ifNoneMatch) headers['if-none-match'] = ifNoneMatch;
     const opts = { url: `${t.url}${t.path}`, headers, connections };
     await gen.run({ ...opts, seconds: warmup });

@@ -1,47 +1,47 @@
-// Units of benchmark work (a range of seeds of one scenario, or of the drift study), runnable in-process or in a worker thread.
-import { type DriftSeedResult, runDriftSeed } from './drift-sim.ts';
-import { scenarios } from './scenarios.ts';
-import { runSeed, type WatchResult } from './simulate.ts';
-import { watchersFor } from './watchers.ts';
+// Units of benchmark work (a range of seeds of one scenario), runnable in-process or in a worker thread.
+import { type Scenario, scenarios } from './scenarios.ts';
+import { runSeed, type SeedResult } from './simulate.ts';
 
-export type Job =
-  | { kind: 'scenario'; scenario: number; from: number; to: number }
-  | { kind: 'drift'; mode: 'aa' | 'drift'; from: number; to: number };
-
-export type JobResult =
-  | { kind: 'scenario'; scenario: number; seeds: WatchResult[][] }
-  | { kind: 'drift'; mode: 'aa' | 'drift'; seeds: DriftSeedResult[] };
-
-export function runJob(job: Job): JobResult {
-  const seeds = [];
-  if (job.kind === 'drift') {
-    const results: DriftSeedResult[] = [];
-    for (let seed = job.from; seed < job.to; seed++) results.push(runDriftSeed(seed, job.mode));
-    return { kind: 'drift', mode: job.mode, seeds: results };
-  }
-  const scenario = scenarios[job.scenario];
-  if (!scenario) throw new Error(`no scenario ${job.scenario}`);
-  for (let seed = job.from; seed < job.to; seed++) {
-    seeds.push(runSeed(scenario, job.scenario, seed, watchersFor(scenario)));
-  }
-  return { kind: 'scenario', scenario: job.scenario, seeds };
+export interface Seeds {
+  /** A/A over a day. */
+  aa: number;
+  /** A/A over a week's hold and a fortnight's holdback. */
+  long: number;
+  regression: number;
+  drift: number;
 }
 
-/** Splits every scenario's seeds and the drift study into chunks small enough to balance two workers. */
-export function planJobs(seeds: { aa: number; regression: number; drift: number }, chunk = 100): Job[] {
+export type Job = { scenario: number; from: number; to: number; maxHorizonMinutes?: number };
+export type JobResult = { scenario: number; seeds: SeedResult[] };
+
+export function seedsFor(s: Scenario, seeds: Seeds): number {
+  if (s.kind === 'aa') return seeds.aa;
+  if (s.kind === 'long-aa') return seeds.long;
+  if (s.kind === 'drift') return seeds.drift;
+  return seeds.regression;
+}
+
+export function runJob(job: Job): JobResult {
+  const scenario = scenarios[job.scenario];
+  if (!scenario) throw new Error(`no scenario ${job.scenario}`);
+  const seeds: SeedResult[] = [];
+  for (let seed = job.from; seed < job.to; seed++)
+    seeds.push(runSeed(scenario, job.scenario, seed, job.maxHorizonMinutes));
+  return { scenario: job.scenario, seeds };
+}
+
+/** Splits every scenario's seeds into chunks small enough to balance worker threads. */
+export function planJobs(seeds: Seeds, maxHorizonMinutes?: number, chunk = 10): Job[] {
   const jobs: Job[] = [];
-  const split = (n: number, make: (from: number, to: number) => Job) => {
-    for (let from = 0; from < n; from += chunk) jobs.push(make(from, Math.min(n, from + chunk)));
-  };
-  split(seeds.drift, (from, to) => ({ kind: 'drift', mode: 'aa', from, to }));
-  split(seeds.drift, (from, to) => ({ kind: 'drift', mode: 'drift', from, to }));
-  scenarios.forEach((s, i) => {
-    split(s.kind === 'aa' ? seeds.aa : seeds.regression, (from, to) => ({
-      kind: 'scenario',
-      scenario: i,
-      from,
-      to,
-    }));
+  scenarios.forEach((s, scenario) => {
+    const n = seedsFor(s, seeds);
+    for (let from = 0; from < n; from += chunk)
+      jobs.push({
+        scenario,
+        from,
+        to: Math.min(n, from + chunk),
+        ...(maxHorizonMinutes !== undefined ? { maxHorizonMinutes } : {}),
+      });
   });
   return jobs;
 }

@@ -1,8 +1,6 @@
-// Turns per-seed results into the benchmark's figures: rates with Wilson intervals, delay quantiles, power, false alarms per 14 days.
-import { aaDays, type DriftSeedResult, driftDetectors } from './drift-sim.ts';
+// Turns per-seed outcomes into the benchmark's figures: rates with Wilson intervals, delay quantiles, power.
 import type { Scenario } from './scenarios.ts';
-import type { WatchResult } from './simulate.ts';
-import { productRole, type Role, rolesFor } from './watchers.ts';
+import type { Outcome, SeedResult } from './simulate.ts';
 
 export interface Rate {
   k: number;
@@ -29,78 +27,78 @@ export function quantile(values: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
-export interface RoleFigures {
-  role: Role;
+export interface WatcherFigures {
   name: string;
-  /** Fired at any minute (A/A: a false rollback, or a transient hold for the split check). */
+  /** Rolled back at any minute (A/A: a false rollback). */
   fired: Rate;
-  /** Fired before the regression began (late-onset scenarios): also a false rollback. */
+  /** Rolled back before the regression began (late onsets): also a false rollback. */
   early: number;
-  /** Fired at or after the onset within 24 h (for A/A: fired at all). */
+  /** Rolled back at or after the onset, within the horizon. */
   power: Rate;
-  /** Minutes of regressed traffic served, counting the minute it fired. */
+  /** Promoted (gates) or completed (product) without rolling back. */
+  promoted: Rate;
+  /** Minutes from the onset through the deciding minute, over the rollbacks after the onset. */
   minutes: number[];
   requests: number[];
   bad: number[];
-  /** Which guardrail fired, for the plans. */
   reasons: Record<string, number>;
+  /** Product: seeds that entered each hold. */
+  holds: Record<string, number>;
 }
 
 export interface ScenarioFigures {
   scenario: Scenario;
-  product: Role;
-  roles: RoleFigures[];
+  product: WatcherFigures[];
+  gates: WatcherFigures[];
+}
+
+function figures(name: string, scenario: Scenario, outcomes: readonly Outcome[]): WatcherFigures {
+  const onset = scenario.onset ?? 0;
+  const fired = outcomes.filter((o) => o.rolledBackAt !== null);
+  const after = fired.filter((o) => (o.rolledBackAt as number) > onset);
+  const reasons: Record<string, number> = {};
+  const holds: Record<string, number> = {};
+  for (const o of fired) reasons[o.reason ?? ''] = (reasons[o.reason ?? ''] ?? 0) + 1;
+  for (const o of outcomes) for (const h of o.holds) holds[h] = (holds[h] ?? 0) + 1;
+  return {
+    name,
+    fired: wilson(fired.length, outcomes.length),
+    early: fired.length - after.length,
+    power: wilson(after.length, outcomes.length),
+    promoted: wilson(
+      outcomes.filter((o) => o.rolledBackAt === null && o.promotedAt !== null).length,
+      outcomes.length,
+    ),
+    minutes: after.map((o) => (o.rolledBackAt as number) - onset),
+    requests: after.map((o) => o.requestsSinceOnset),
+    bad: after.map((o) => o.badSinceOnset),
+    reasons,
+    holds,
+  };
 }
 
 export function summarizeScenario(
   scenario: Scenario,
-  names: string[],
-  seeds: WatchResult[][],
+  gateNames: readonly string[],
+  seeds: readonly SeedResult[],
 ): ScenarioFigures {
-  // A/A rollouts count from the flag flip, so their firing minutes read as time to a false rollback.
-  const onset = scenario.onset ?? 0;
-  const roles = rolesFor(scenario).map((role, i) => {
-    const fired = seeds.filter((s) => s[i]?.minute != null);
-    const after = fired.filter((s) => (s[i]?.minute as number) >= onset);
-    const reasons: Record<string, number> = {};
-    for (const s of fired) {
-      const reason = s[i]?.reason ?? '';
-      reasons[reason] = (reasons[reason] ?? 0) + 1;
-    }
-    return {
-      role,
-      name: names[i] ?? role,
-      fired: wilson(fired.length, seeds.length),
-      early: fired.length - after.length,
-      power: wilson(after.length, seeds.length),
-      minutes: after.map((s) => (s[i]?.minute as number) - onset + 1),
-      requests: after.map((s) => s[i]?.requestsSinceOnset as number),
-      bad: after.map((s) => s[i]?.badSinceOnset as number),
-      reasons,
-    };
-  });
-  return { scenario, product: productRole(scenario), roles };
-}
-
-export interface DriftFigures {
-  name: string;
-  /** Mean false alarms per 14 days, and the share of 14-day runs with at least one. */
-  alarmsPer14Days: number;
-  anyAlarm: Rate;
-  hours: number[];
-  detected: Rate;
-}
-
-export function summarizeDrift(aa: DriftSeedResult[], drift: DriftSeedResult[]): DriftFigures[] {
-  return driftDetectors.map((name, i) => {
-    const alarms = aa.map((r) => r.alarms[i] as number);
-    const hours = drift.map((r) => r.hours[i]).filter((h): h is number => h != null);
-    return {
-      name,
-      alarmsPer14Days: (alarms.reduce((a, b) => a + b, 0) / Math.max(1, aa.length)) * (14 / aaDays),
-      anyAlarm: wilson(alarms.filter((a) => a > 0).length, aa.length),
-      hours,
-      detected: wilson(hours.length, drift.length),
-    };
-  });
+  return {
+    scenario,
+    product: scenario.plans.map((role, i) =>
+      figures(
+        role,
+        scenario,
+        seeds.map((s) => s.product[i] as Outcome),
+      ),
+    ),
+    gates: scenario.baselines
+      ? gateNames.map((name, i) =>
+          figures(
+            name,
+            scenario,
+            seeds.map((s) => s.gates[i] as Outcome),
+          ),
+        )
+      : [],
+  };
 }
