@@ -99,6 +99,13 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4242),
   ROLLGATE_FLAGS_DIR: z.string().min(1).default('./flags'),
   ROLLGATE_DATA_DIR: z.string().min(1).default('./data'),
+  ROLLGATE_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits, dots, colons, dashes or underscores')
+    .optional(),
+  ROLLGATE_DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
   ROLLGATE_ADMIN_TOKENS: tokenList('admin'),
   ROLLGATE_CLIENT_TOKENS: tokenList('client'),
   ROLLGATE_FRONTEND_TOKENS: tokenList('frontend'),
@@ -123,6 +130,7 @@ export const envSchema = z.object({
   ROLLGATE_ALERT_RETENTION: duration('30d', '1d'),
   ROLLGATE_ALERT_FIRING_TTL: duration('24h', '1m'),
   ROLLGATE_ALLOW_MASS_REMOVAL: bool(false),
+  ROLLGATE_AUDIT_INTERVAL: duration('1h', '1m'),
   ROLLGATE_REQUEST_TIMEOUT: duration('30s', '1s'),
   ROLLGATE_SERVICE: z.enum(['on', 'off', 'only']).default('on'),
   ROLLGATE_SERVICE_UNLEASH_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -147,6 +155,10 @@ export interface Config {
   flagsDir: string;
   dataDir: string;
   dbFile: string;
+  /** PostgreSQL instead of the SQLite file: several replicas can share it. Holds a password: log it redacted. */
+  databaseUrl: string | undefined;
+  /** How this process names itself among replicas; hostname:pid when unset. */
+  replicaId: string | undefined;
   tokens: Token[];
   logLevel: LogLevel | 'silent';
   watch: boolean;
@@ -164,6 +176,8 @@ export interface Config {
   };
   retention: { eventsMs: number; alertsMs: number };
   alerts: { firingTtlMs: number };
+  /** How often the scheduled audit runs (stored, and notified when a gate newly fails). */
+  audit: { intervalMs: number };
   /** Whether a plan reload may remove every flag, or more than half of them. */
   allowMassRemoval: boolean;
   /** A request whose headers and body have not fully arrived by then is cut off. */
@@ -218,6 +232,8 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       flagsDir: path.resolve(cwd, e.ROLLGATE_FLAGS_DIR),
       dataDir,
       dbFile: path.join(dataDir, 'rollgate.db'),
+      databaseUrl: e.ROLLGATE_DATABASE_URL,
+      replicaId: e.ROLLGATE_REPLICA_ID,
       tokens: [
         ...e.ROLLGATE_ADMIN_TOKENS,
         ...e.ROLLGATE_CLIENT_TOKENS,
@@ -239,6 +255,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       },
       retention: { eventsMs: e.ROLLGATE_EVENT_RETENTION, alertsMs: e.ROLLGATE_ALERT_RETENTION },
       alerts: { firingTtlMs: e.ROLLGATE_ALERT_FIRING_TTL },
+      audit: { intervalMs: e.ROLLGATE_AUDIT_INTERVAL },
       allowMassRemoval: e.ROLLGATE_ALLOW_MASS_REMOVAL,
       requestTimeoutMs: e.ROLLGATE_REQUEST_TIMEOUT,
       service: {

@@ -4,10 +4,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { createAlertStore } from './alerts/alert-store.ts';
+import { type CheckProvider, createAuditor } from './audit/audit.ts';
+import { createAuditStore } from './audit/audit-store.ts';
+import type { PowerOptions } from './audit/power.ts';
+import { createAuditSchedule } from './audit/schedule.ts';
+import { sdkReachChecks } from './audit/sdk-reach.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type Config, parseConfig, secretFor } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
+import { openPostgres, redactUrl } from './db/postgres.ts';
+import type { SqlDb } from './db/sql.ts';
 import { createStorageHealth } from './db/storage-health.ts';
 import { createAssessThread } from './health/assess-thread.ts';
 import { createFlagHealth } from './health/flag-health.ts';
@@ -32,6 +39,7 @@ import { createArmIndex } from './rollout/arm-index.ts';
 import { createController } from './rollout/controller.ts';
 import { createOutboxSender, notifyTargets } from './rollout/notifier.ts';
 import { createOutboxStore } from './rollout/outbox-store.ts';
+import { createReplicas, defaultReplicaId } from './rollout/replicas.ts';
 import { createScheduler } from './rollout/scheduler.ts';
 import { createServedFeatures } from './rollout/served.ts';
 import { createDrills } from './sdk/drill.ts';
@@ -43,6 +51,8 @@ import { createSignIn } from './ui/sign-in.ts';
 import { createUiRoutes } from './ui/ui-routes.tsx';
 
 export const migrationsDir = fileURLToPath(new URL('./db/migrations', import.meta.url));
+/** The same migrations, numbered alike, in PostgreSQL's DDL. */
+export const migrationsPgDir = fileURLToPath(new URL('./db/migrations-pg', import.meta.url));
 
 export class StartupError extends Error {
   constructor(
@@ -66,6 +76,8 @@ export interface RollgateOptions {
   watchPollMs?: number;
   /** How long after the last storage fault readiness stays 503; tests shorten it. */
   storageRecoverMs?: number;
+  /** Audit knobs: fewer power seeds, or a scheduled run more often than ROLLGATE_AUDIT_INTERVAL allows (tests). */
+  audit?: { power?: PowerOptions; intervalMs?: number };
   /** Knobs of the guarded service when it runs in this process (ROLLGATE_SERVICE=on). */
   service?: Omit<ServiceOptions, 'dataDir'>;
 }
@@ -79,13 +91,16 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
 
   const { db, applied } = openStorage(config);
   if (applied.length) log.info('migrations applied', { applied });
+  if (config.databaseUrl) log.info('state in PostgreSQL', { database: redactUrl(config.databaseUrl) });
   const generated = startupStep('ROLLGATE_DATA_DIR', () => ensureTokens(config.dataDir, config.tokens));
   const tokens = [...config.tokens, ...generated.tokens];
   const auth = createAuthenticator(tokens);
   const outbox = createOutboxStore(db);
   const targets = notifyTargets(config.notify.urls);
+  const replicaId = config.replicaId ?? defaultReplicaId();
   const controller = createController({
     db,
+    replicaId,
     clock,
     log,
     allowMassRemoval: config.allowMassRemoval,
@@ -99,6 +114,23 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   controller.applyPlans(initial.plans, 'plans-loader');
 
   let ready = true;
+  let folderDiffers = false;
+  /** Whether this replica's plan folder is the one in force; logged once each time that turns false. */
+  const folderCheck = () => {
+    const f = controller.planFolder();
+    if (!f.same && !folderDiffers)
+      log.warn('this replica loaded a different plan folder from the one in force', {
+        mine: f.mine,
+        applied: f.applied,
+      });
+    folderDiffers = !f.same;
+    return f.same
+      ? { same: true, error: null }
+      : {
+          same: false,
+          error: `the plans in force were applied from another folder by ${f.applied?.by} at ${new Date(f.applied?.at ?? 0).toISOString()}; deploy the same flags folder to every replica`,
+        };
+  };
   let watcher: PlanWatcher | undefined;
   // Wall time: the recovery window is about the machine's disk, not the (possibly virtual) rollout clock.
   const storage = createStorageHealth({
@@ -112,11 +144,14 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     // Watching but not started yet: not ready until the watcher runs.
     const plans = watcher ? watcher.status() : { alive: !config.watch, mode: 'off' as const };
     const ok = ready && database.ok && (!config.watch || plans.alive);
-    return { ok, checks: { started: ready, database, watcher: plans } };
+    const checks = { started: ready, database, watcher: plans };
+    // Replicas with different plan folders: reported, not fatal (the other replicas serve what is in force).
+    return { ok, checks: config.databaseUrl ? { ...checks, planFolder: folderCheck() } : checks };
   };
   const metrics = createMetrics(controller);
   const arms = createArmIndex(controller);
   const alertStore = createAlertStore(db);
+  const auditStore = createAuditStore(db);
   const signals = createSignalIngest({
     db,
     clock,
@@ -125,6 +160,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     idempotencyWindowMs: config.signals.idempotencyWindowMs,
     // Impact metrics without a flag context cannot be stored per arm; /metrics counts them instead.
     onUnattributedImpact: metrics.unattributedImpact,
+    // SDK metrics of flags no plan defines are not stored as signals; the audit keeps their names and counts.
+    onUnplannedFlags: (evaluations) => auditStore.noteUnplanned(evaluations, clock()),
   });
   // SDK instances as the client API sees them: in memory on the poll path, flushed to sdk_instances.
   const sdks = createSdkRegistry({ now: clock });
@@ -133,6 +170,16 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   const drills = createDrills({ controller, sdks, signalStore: signals.store, log, now: clock });
   const served = createServedFeatures({ controller, extra: drills.features });
   drills.attach(served);
+  // On PostgreSQL one replica leads (runs the scheduler, the Prometheus reads and the notifications) and every
+  // replica rebuilds its served document when any of them announces a change; alone on SQLite this one leads.
+  const replicas = createReplicas({
+    url: config.databaseUrl,
+    id: replicaId,
+    intervalMs: config.tickIntervalMs,
+    log,
+    onChange: () => served.refresh(),
+    planFolder: controller.planFolder,
+  });
   const streaming = createStreamingHub({
     served,
     log,
@@ -177,6 +224,37 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       return verdict;
     },
   };
+  /** Extra audit checks combined with the built-in ones in every run: SDK reach, and plans no SDK fetched. */
+  const auditProviders: CheckProvider[] = [
+    (inputs) =>
+      sdkReachChecks({
+        instances: sdks.list(),
+        plans: inputs.flags.map((f) => ({ name: f.plan.name })),
+        now: inputs.now,
+      }),
+  ];
+  const auditor = createAuditor({
+    flags: () => controller.listFlags(),
+    signalStore: signals.store,
+    events: () => controller.events.list({ limit: 10_000_000 }),
+    unplanned: (since) => auditStore.unplanned(since),
+    staleAfterMs: config.signals.staleAfterMs,
+    providers: auditProviders,
+    ...(opts.audit?.power ? { power: opts.audit.power } : {}),
+  });
+  let wakeNotifier = () => {};
+  const auditSchedule = createAuditSchedule({
+    db,
+    auditor,
+    store: auditStore,
+    events: controller.events,
+    clock,
+    log: log.child({ part: 'audit' }),
+    intervalMs: opts.audit?.intervalMs ?? config.audit.intervalMs,
+    outbox: { store: outbox, targets: targets.map((t) => t.id), now: Date.now },
+    onNotified: () => wakeNotifier(),
+    leads: replicas.leading,
+  });
   const ui = createUiRoutes({
     controller,
     flagHealth,
@@ -187,6 +265,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     }),
     signIn: createSignIn({ auth, viewerTokens: config.ui.viewerTokens }),
     log: log.child({ part: 'ui' }),
+    latestAudit: () => auditStore.latest(),
   });
   const app = createApp({
     ui: ui.app,
@@ -205,8 +284,10 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     random: Math.random,
     arms,
+    audits: { auditor, store: auditStore, schedule: auditSchedule },
     sdks,
     drills,
+    replicas: replicas.status,
   });
   // The guarded service shares the server under /service and reads its flags back through the client API.
   const service =
@@ -230,9 +311,13 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     client: prometheusUrl ? createPrometheusClient({ url: prometheusUrl, ...prometheusOptions }) : undefined,
     signals: countedIngest(signals, metrics, 'prometheus'),
     flags: () =>
-      controller
-        .listFlags()
-        .filter((f) => f.state.enabled && (f.state.phase === 'progressing' || f.state.phase === 'completed')),
+      !replicas.leading()
+        ? []
+        : controller
+            .listFlags()
+            .filter(
+              (f) => f.state.enabled && (f.state.phase === 'progressing' || f.state.phase === 'completed'),
+            ),
     clock,
     log: log.child({ part: 'prometheus' }),
     ...prometheusOptions,
@@ -242,6 +327,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
   // Assessment folds each rollout's signals: off the serving thread, on a connection of its own.
   const assessThread = createAssessThread({
     dbFile: config.dbFile,
+    databaseUrl: config.databaseUrl,
     staleAfterMs: config.signals.staleAfterMs,
     historyMs: config.signals.historyMs,
     settleMs: config.signals.settleMs,
@@ -268,6 +354,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     clock,
     log,
     intervalMs: config.tickIntervalMs,
+    leads: replicas.leading,
   });
   latestVerdict = scheduler.latest;
 
@@ -281,6 +368,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
       ['events', () => controller.events.prune(now - config.retention.eventsMs)],
       ['alerts', () => alertStore.prune(now - config.retention.alertsMs)],
       ['outbox', () => outbox.prune(Date.now() - 7 * 86_400_000)],
+      ['audits', () => auditStore.prune(now - config.retention.eventsMs, now - 7 * 86_400_000)],
       ['sdk instances', () => sdkStore.flush(sdks, now)],
     ];
     for (const [part, prune] of parts) {
@@ -299,9 +387,11 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     secret: config.notify.secret,
     log,
     ...opts.notifier,
+    leads: replicas.leading,
   });
-  metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats });
+  metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats, replica: replicas.status });
   if (targets.length) {
+    wakeNotifier = () => notifier.wake();
     notifier.start();
     const unsubscribe = controller.onEvent(() => notifier.wake());
     stops.push(() => {
@@ -322,6 +412,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     storage,
     readiness,
     notifier,
+    replicas,
+    audits: { auditor, store: auditStore, schedule: auditSchedule },
     /** One pass of retention (also run every ten minutes once started). */
     retention,
     prometheus,
@@ -347,13 +439,26 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         setInterval(() => storage.probe(), 5_000),
         setInterval(() => flushSdks(), 10_000),
       ];
+      if (config.databaseUrl) {
+        // The safety net under LISTEN/NOTIFY: a change whose notification was missed is served within a tick.
+        const check = () => {
+          try {
+            if (served.latestEventId() !== served.current().revision) served.refresh();
+            folderCheck();
+          } catch (err) {
+            storage.fault(err);
+            log.error("checking for other replicas' changes failed", { err });
+          }
+        };
+        timers.push(setInterval(check, config.tickIntervalMs));
+      }
       for (const t of timers) t.unref();
       stops.push(() => {
         for (const t of timers) clearInterval(t);
         flushSdks(true);
       });
       // A drill in progress at shutdown stops waiting, restores its flag and records what it saw.
-      if (config.drill.intervalMs) drills.schedule(config.drill.intervalMs);
+      if (config.drill.intervalMs) drills.schedule(config.drill.intervalMs, replicas.leading);
       stops.push(() => drills.stop());
       if (config.watch) {
         const w = watchPlanDir(
@@ -409,8 +514,12 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         });
         stops.push(() => service.stop());
       }
+      await replicas.start();
+      stops.push(() => replicas.stop());
       prometheus.start();
       stops.push(() => prometheus.stop());
+      auditSchedule.start();
+      stops.push(() => auditSchedule.stop());
       // Reconcile last: everything it acts through is up. Stops run in reverse, so it stops first.
       scheduler.start();
       stops.push(() => scheduler.stop());
@@ -441,10 +550,24 @@ function startupStep<T>(setting: string, step: () => T): T {
 }
 
 /**
- * Opens rollgate.db and applies migrations: a missing or read-only data directory, a file that is not a database,
- * or a changed migration stops the start with the file and the setting named, not a stack trace.
+ * Opens rollgate.db (or PostgreSQL when ROLLGATE_DATABASE_URL is set) and applies migrations: a missing or
+ * read-only data directory, a file that is not a database, an unreachable server or a changed migration stops
+ * the start with the setting named, not a stack trace.
  */
-function openStorage(config: Config) {
+function openStorage(config: Config): { db: SqlDb; applied: string[] } {
+  const url = config.databaseUrl;
+  if (url) {
+    return startupStep('ROLLGATE_DATABASE_URL', () => {
+      const db = openPostgres(url);
+      try {
+        return { db, applied: migrate(db, migrationsPgDir).applied };
+      } catch (err) {
+        db.close();
+        const e = err as NodeJS.ErrnoException;
+        throw Object.assign(new Error(`${redactUrl(url)}: ${e.message}`), { code: e.code });
+      }
+    });
+  }
   return startupStep('ROLLGATE_DATA_DIR', () => {
     const where = `${config.dbFile}: `;
     let db: ReturnType<typeof openDb> | undefined;

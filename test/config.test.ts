@@ -61,6 +61,18 @@ describe('parseConfig', () => {
     expect(short.problems.join()).not.toContain('tooshort');
   });
 
+  it('selects PostgreSQL by a postgres:// URL and refuses another scheme without echoing the password', () => {
+    const ok = parseConfig({ ROLLGATE_DATABASE_URL: 'postgres://rg:s3cret@db.internal:5432/rollgate' });
+    expect(ok.ok && ok.config.databaseUrl).toBe('postgres://rg:s3cret@db.internal:5432/rollgate');
+    const none = parseConfig({});
+    expect(none.ok && none.config.databaseUrl).toBeUndefined();
+    const bad = parseConfig({ ROLLGATE_DATABASE_URL: 'mysql://rg:s3cret@db.internal/rollgate' });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.problems).toEqual(['ROLLGATE_DATABASE_URL: must be a postgres:// or postgresql:// URL']);
+    expect(bad.problems.join('')).not.toContain('s3cret');
+  });
+
   it('treats empty variables as unset', () => {
     const r = parseConfig({ PORT: '', HOST: '' });
     expect(r.ok && [r.config.host, r.config.port]).toEqual(['127.0.0.1', 4242]);

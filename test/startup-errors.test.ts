@@ -38,6 +38,23 @@ describe('start-up errors', () => {
     noStack(stderr);
   });
 
+  it('names ROLLGATE_DATABASE_URL, with its password redacted, when PostgreSQL refuses connections', async () => {
+    // A port nothing listens on: bound and closed just before.
+    const port = await freePort();
+    const { code, stderr } = await run({
+      ROLLGATE_DATA_DIR: tempDir(),
+      ROLLGATE_DATABASE_URL: `postgres://rollgate:s3cret-pw@127.0.0.1:${port}/rollgate`,
+      PORT: String(await freePort()),
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `ROLLGATE_DATABASE_URL: cannot reach PostgreSQL at postgres://rollgate:***@127.0.0.1:${port}/rollgate`,
+    );
+    expect(stderr).toMatch(/ECONNREFUSED/);
+    expect(stderr).not.toContain('s3cret-pw');
+    noStack(stderr);
+  });
+
   it('names ROLLGATE_DATA_DIR when the data directory cannot be created', async () => {
     const file = path.join(tempDir(), 'a-file');
     fs.writeFileSync(file, '');

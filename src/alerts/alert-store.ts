@@ -1,5 +1,5 @@
 // SQL for received alerts: one row per firing episode and status, counting repeats, with what each did.
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import type { Alert, AlertSource, AlertStatus } from './schema.ts';
 
 export const flagOutcomes = [
@@ -83,15 +83,15 @@ export type Episode = Alert & { startsAt: number };
 
 export type AlertStore = ReturnType<typeof createAlertStore>;
 
-export function createAlertStore(db: Db) {
+export function createAlertStore(db: SqlDb) {
   const upsert = db.prepare<Record<string, unknown>, Row>(
     `INSERT INTO alerts (source, fingerprint, status, starts_at, alertname, summary, labels, annotations,
        matched, outcome, received_at, last_received_at)
      VALUES (@source, @fingerprint, @status, @startsAt, @alertname, @summary, @labels, @annotations,
        @matched, @outcome, @now, @now)
      ON CONFLICT (source, fingerprint, starts_at, status) DO UPDATE SET
-       last_received_at = excluded.last_received_at, times_received = times_received + 1,
-       matched = coalesce(excluded.matched, matched), outcome = coalesce(excluded.outcome, outcome)
+       last_received_at = excluded.last_received_at, times_received = alerts.times_received + 1,
+       matched = coalesce(excluded.matched, alerts.matched), outcome = coalesce(excluded.outcome, alerts.outcome)
      RETURNING *`,
   );
   const one = db.prepare<Record<string, unknown>, Row>(
@@ -115,7 +115,7 @@ export function createAlertStore(db: Db) {
      ORDER BY f.id DESC LIMIT 1000`,
   );
   const recent = db.prepare<Record<string, unknown>, Row>(
-    'SELECT * FROM alerts WHERE (@before IS NULL OR id < @before) ORDER BY id DESC LIMIT @limit',
+    'SELECT * FROM alerts WHERE (CAST(@before AS BIGINT) IS NULL OR id < @before) ORDER BY id DESC LIMIT @limit',
   );
   const prune = db.prepare('DELETE FROM alerts WHERE last_received_at < ?');
   return {

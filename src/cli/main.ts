@@ -1,5 +1,6 @@
 // The CLI: `rollgate <command>`, each with its own --help; arguments are checked before anything runs.
 import { parseArgs } from 'node:util';
+import { trafficSchema } from '../audit/traffic.ts';
 import { parseDuration } from '../plans/duration.ts';
 import { CliError, resolveToken, resolveUrl, type Target } from './api-client.ts';
 import { type FlagAction, flagActions } from './flag-actions.ts';
@@ -31,6 +32,7 @@ export const help: Record<string, string> = {
   replay:
     'usage: rollgate replay --plan <file.yaml> --signals <file.ndjson> [--start <ISO time>] [--check-split]\n  replay recorded signals through assess and reconcile, one JSON line per decision',
   status: `usage: rollgate status [--watch] [--interval 2s] [--json]\n  flags, phases, percents, verdicts and hold reasons of a running server\n${connection}`,
+  audit: `usage: rollgate audit [--format text|json] [--traffic N/min]\n  the hard gates (power, blind spots, trust inflation) of a running server; exit 1 when any check fails\n  --traffic  requests per minute assumed for plans with no stored traffic (not running yet)\n${connection}`,
   drill: `usage: rollgate drill [--reason TEXT] [--timeout 30s] [--json]
   rollback drill: toggle the reserved flag rollgate.drill, wait until every SDK instance seen in the last
   hour holds it (or the timeout: by default a bit more than the longest refresh interval seen), restore it,
@@ -46,6 +48,7 @@ const usage = `usage: rollgate <command> [options]     (rollgate <command> --hel
   replay --plan F --signals F                 replay recorded signals through the controller
   status [--watch] [--json]                   what every flag is doing now
   events [FLAG]                               the decision log
+  audit [--format json] [--traffic N/min]     hard gates: power, blind spots, trust; exit 1 on a failure
   drill [--timeout 30s]                       rollback drill: does every SDK take a change?
   start|pause|resume|promote|rollback FLAG    drive a rollout  [--reason TEXT] [--to full]
   disable|enable FLAG                         the kill switch  [--reason TEXT]`;
@@ -133,6 +136,30 @@ export async function runCli(argv: string[]): Promise<number> {
         { flag: positionals[0], type: values.type, limit, json: values.json },
         out,
       );
+    }
+    case 'audit': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          ...connectionOptions,
+          format: { type: 'string', default: 'text' },
+          traffic: { type: 'string' },
+        },
+      });
+      if (values.format !== 'text' && values.format !== 'json')
+        throw new CliError(`--format must be text or json, not "${values.format}"`, 2);
+      let traffic: number | undefined;
+      if (values.traffic !== undefined) {
+        const parsed = trafficSchema.safeParse(values.traffic.replace(/\/min$/, ''));
+        if (!parsed.success)
+          throw new CliError(
+            `--traffic "${values.traffic}": ${parsed.error.issues[0]?.message ?? 'not a number'} (e.g. 1200/min)`,
+            2,
+          );
+        traffic = parsed.data;
+      }
+      const { auditCommand } = await import('./audit.ts');
+      return auditCommand(target(values), { json: values.format === 'json', traffic }, out);
     }
     case 'drill': {
       const { values } = parseArgs({

@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Db } from './open.ts';
+import { advisoryLocks, takeTurns } from './postgres.ts';
+import type { SqlDb } from './sql.ts';
 
 export interface Migration {
   id: number;
@@ -31,15 +32,19 @@ export interface MigrateResult {
 }
 
 /** Applies pending migrations; refuses to run when an applied one changed or went missing. */
-export function migrate(db: Db, dir: string, table = 'schema_migrations'): MigrateResult {
+export function migrate(db: SqlDb, dir: string, table = 'schema_migrations'): MigrateResult {
   const migrations = readMigrations(dir);
   const ids = new Set<number>();
   for (const m of migrations) {
     if (ids.has(m.id)) throw new Error(`two migrations share the number ${m.id} in ${path.basename(dir)}`);
     ids.add(m.id);
   }
-  db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  // Replicas starting together on one PostgreSQL apply migrations one at a time.
+  db.transaction(() => {
+    takeTurns(db, advisoryLocks.migrate);
+    db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
+      id INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  })();
   const applied = new Map(
     (db.prepare(`SELECT id, name, checksum FROM ${table}`).all() as Array<Omit<Migration, 'sql'>>).map(
       (r) => [r.id, r],
@@ -55,14 +60,19 @@ export function migrate(db: Db, dir: string, table = 'schema_migrations'): Migra
     }
   }
   const record = db.prepare(`INSERT INTO ${table} (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)`);
+  const recorded = db.prepare<[number], { id: number }>(`SELECT id FROM ${table} WHERE id = ?`);
   const done: string[] = [];
   for (const m of migrations) {
     if (applied.has(m.id)) continue;
-    db.transaction(() => {
+    // Another replica may have applied it while this one waited for the lock.
+    const ran = db.transaction(() => {
+      takeTurns(db, advisoryLocks.migrate);
+      if (recorded.get(m.id)) return false;
       db.exec(m.sql);
       record.run(m.id, m.name, m.checksum, new Date().toISOString());
+      return true;
     })();
-    done.push(m.name);
+    if (ran) done.push(m.name);
   }
   return { applied: done };
 }

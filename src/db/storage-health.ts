@@ -1,8 +1,13 @@
 // Whether the database still takes writes: storage faults (disk full, I/O errors, corruption) seen by requests or by a probe, for readiness and 503s.
-import type { Db } from './open.ts';
+import type { SqlDb } from './sql.ts';
 
-/** SQLite result codes that mean the storage itself is failing, not the request. */
-const faultCodes = /^SQLITE_(FULL|IOERR|CORRUPT|NOTADB|READONLY|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOLFS)/;
+/**
+ * Codes that mean the storage itself is failing, not the request: SQLite's result codes; PostgreSQL's SQLSTATE
+ * classes 08 (connection), 53 (disk full, out of memory, too many connections), 57P (shut down), 58 (I/O) and
+ * 25006 (read-only); and the socket errors of a server that cannot be reached.
+ */
+const faultCodes =
+  /^(SQLITE_(FULL|IOERR|CORRUPT|NOTADB|READONLY|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOLFS)|08...|53...|57P0.|58...|25006|PG_TIMEOUT$|ECONNREFUSED$|ECONNRESET$|ETIMEDOUT$|EPIPE$)/;
 
 const plain: Record<string, string> = {
   SQLITE_FULL: 'the disk or database is full',
@@ -13,7 +18,24 @@ const plain: Record<string, string> = {
   SQLITE_CANTOPEN: 'the database file cannot be opened',
   SQLITE_BUSY: 'the database is locked by another writer',
   SQLITE_LOCKED: 'the database is locked',
+  '53100': 'the PostgreSQL disk is full',
+  '53200': 'PostgreSQL is out of memory',
+  '53300': 'PostgreSQL has too many connections',
+  '25006': 'PostgreSQL is read-only',
+  PG_TIMEOUT: 'PostgreSQL does not answer',
+  ECONNREFUSED: 'PostgreSQL refuses connections',
+  ECONNRESET: 'the PostgreSQL connection was reset',
+  ETIMEDOUT: 'PostgreSQL cannot be reached',
 };
+
+const plainClass = (code: string): string | undefined =>
+  code.startsWith('08')
+    ? 'the PostgreSQL connection failed'
+    : code.startsWith('57P')
+      ? 'PostgreSQL is shutting down'
+      : code.startsWith('58')
+        ? 'a PostgreSQL I/O error'
+        : undefined;
 
 export function storageFaultCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code;
@@ -23,7 +45,7 @@ export function storageFaultCode(err: unknown): string | undefined {
 /** A sentence for the error body and readiness: what failed, in words, with the code. */
 export function describeStorageFault(code: string): string {
   const base = Object.keys(plain).find((k) => code === k || code.startsWith(`${k}_`));
-  return `${base ? plain[base] : 'storage failure'} (${code})`;
+  return `${base ? plain[base] : (plainClass(code) ?? 'storage failure')} (${code})`;
 }
 
 export type StorageHealth = ReturnType<typeof createStorageHealth>;
@@ -32,10 +54,10 @@ export type StorageHealth = ReturnType<typeof createStorageHealth>;
  * Healthy until a storage fault is seen, and again once none has been seen for `recoverMs`. A periodic probe
  * writes one row, so a failing disk shows in readiness even when no request writes.
  */
-export function createStorageHealth(deps: { db: Db; now: () => number; recoverMs?: number }) {
+export function createStorageHealth(deps: { db: SqlDb; now: () => number; recoverMs?: number }) {
   const recoverMs = deps.recoverMs ?? 10_000;
   let lastFault: { at: number; code: string } | null = null;
-  let probeStatement: ReturnType<Db['prepare']> | undefined;
+  let probeStatement: ReturnType<SqlDb['prepare']> | undefined;
   const fault = (err: unknown): boolean => {
     const code = storageFaultCode(err);
     if (code) lastFault = { at: deps.now(), code };

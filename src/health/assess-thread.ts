@@ -9,6 +9,8 @@ import type { Verdict } from './verdict.ts';
 
 export interface AssessThreadOptions {
   dbFile: string;
+  /** Set when the state lives in PostgreSQL: the thread opens its own connection there instead. */
+  databaseUrl?: string | undefined;
   staleAfterMs?: number;
   historyMs?: number;
   /** Intervals are folded for good once they ended this long ago (ROLLGATE_SIGNAL_SETTLE). */
@@ -42,7 +44,12 @@ export function createAssessThread(opts: AssessThreadOptions) {
     const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
     const w = new Worker(boot, {
       eval: true,
-      workerData: { dbFile: opts.dbFile, staleAfterMs: opts.staleAfterMs, historyMs: opts.historyMs },
+      workerData: {
+        dbFile: opts.dbFile,
+        databaseUrl: opts.databaseUrl,
+        staleAfterMs: opts.staleAfterMs,
+        historyMs: opts.historyMs,
+      },
     });
     w.on('message', (m: { id: number; results: AssessResult[] }) => {
       pending.get(m.id)?.resolve(m.results);

@@ -1,6 +1,8 @@
 // The assessment thread: its own read-only connection to the database, carrying each flag's fold and advancing it with the newly closed intervals, off the serving thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { openPostgres } from '../db/postgres.ts';
+import type { SqlDb } from '../db/sql.ts';
 import { type AssessedFlag, createFoldingHealth } from './flag-health.ts';
 import { createFoldStore, type FoldRow } from './fold-store.ts';
 import { createSignalStore } from './signal-store.ts';
@@ -19,14 +21,19 @@ export type AssessResult =
   | { flag: string; verdict: Verdict; rows: FoldRow[] }
   | { flag: string; error: string };
 
-const { dbFile, staleAfterMs, historyMs } = workerData as {
+const { dbFile, databaseUrl, staleAfterMs, historyMs } = workerData as {
   dbFile: string;
+  databaseUrl?: string;
   staleAfterMs?: number;
   historyMs?: number;
 };
 // WAL lets this reader see every committed write without ever blocking the writer on the main thread.
-const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-db.pragma('busy_timeout = 5000');
+function openSqlite(): SqlDb {
+  const sqlite = new Database(dbFile, { readonly: true, fileMustExist: true });
+  sqlite.pragma('busy_timeout = 5000');
+  return sqlite;
+}
+const db = databaseUrl ? openPostgres(databaseUrl) : openSqlite();
 // The folds go on from what the serving thread stored last (after a restart too); this thread only reads.
 const health = createFoldingHealth({
   store: createSignalStore(db),

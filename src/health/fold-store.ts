@@ -1,5 +1,5 @@
 // Fold states as stored rows: one per (flag, stream), JSON that keeps ±Infinity; written on the serving thread from what the assessment thread folded.
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import type { FlagFold } from './assess.ts';
 
 export interface FoldRow {
@@ -67,7 +67,7 @@ export function foldsFromRows(rows: readonly FoldRow[]): Map<string, FlagFold> {
 
 export type FoldStore = ReturnType<typeof createFoldStore>;
 
-export function createFoldStore(db: Db) {
+export function createFoldStore(db: SqlDb) {
   const all = db.prepare<[], FoldRow>(
     'SELECT flag, stream, valid_key AS validKey, folded_until AS foldedUntil, state FROM fold_state',
   );

@@ -1,5 +1,5 @@
 // SQL for idempotency keys: the first answer to a keyed request, kept for a window so a retry is answered again.
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 
 export interface StoredAnswer {
   status: number;
@@ -17,7 +17,7 @@ export interface IdempotencyKey {
 
 export type IdempotencyStore = ReturnType<typeof createIdempotencyStore>;
 
-export function createIdempotencyStore(db: Db) {
+export function createIdempotencyStore(db: SqlDb) {
   const find = db.prepare<[string, string, number], { body_hash: string; status: number; answer: string }>(
     'SELECT body_hash, status, answer FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at >= ?',
   );

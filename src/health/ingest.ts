@@ -1,6 +1,6 @@
 // The one ingestion path for health signals: records (from POST /api/signals, Unleash metrics or replay) folded into stored buckets.
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type ArmsOf, armProblem } from './arms.ts';
@@ -17,7 +17,7 @@ import { type BatchWriter, createSignalStore, type SignalStore } from './signal-
 import { unleashMetricsToRecords } from './unleash-metrics.ts';
 
 export interface SignalIngestDeps {
-  db: Db;
+  db: SqlDb;
   clock: Clock;
   log: Logger;
   /** Share the store with readers; one is created on `db` otherwise. */
@@ -28,6 +28,8 @@ export interface SignalIngestDeps {
   arms?: ArmsOf;
   /** Told of each impact-metric sample that names no flag and arm (counted in /metrics, not stored). */
   onUnattributedImpact?: (metric: string) => void;
+  /** Told of SDK evaluations of flags no plan defines (flag → evaluations): the audit names such flags. */
+  onUnplannedFlags?: (evaluations: ReadonlyMap<string, number>) => void;
 }
 
 export interface SdkMetricsOptions {
@@ -100,6 +102,7 @@ export function createSignalIngest(deps: SignalIngestDeps) {
     const rejected: Array<{ flag: string; arm: string; reason: string }> = [];
     let skipped = 0;
     const valid: IntervalRecord[] = [];
+    const unplanned = new Map<string, number>();
     for (const raw of unleashMetricsToRecords(payload, clock(), deps.onUnattributedImpact)) {
       const record = opts.exposuresOnly ? exposuresOf(raw) : raw;
       if (!record) continue;
@@ -112,10 +115,13 @@ export function createSignalIngest(deps: SignalIngestDeps) {
         continue;
       }
       skipped++;
+      if (problem && 'path' in problem && problem.path === 'flag')
+        unplanned.set(record.flag, (unplanned.get(record.flag) ?? 0) + (record.exposures ?? 0));
       if (rejected.length < maxListedRejections)
         rejected.push({ flag: record.flag, arm: record.arm, reason: problem?.reason ?? 'rejected' });
     }
     if (skipped) log.debug('sdk metrics records skipped', { ...source, skipped, first: rejected[0] });
+    if (unplanned.size) deps.onUnplannedFlags?.(unplanned);
     const answer = ingest(valid, { idempotency: opts.idempotency });
     return { accepted: answer.accepted, skipped, rejected, replayed: answer.replayed };
   }

@@ -1,6 +1,6 @@
 // Prometheus as a signal source: closed steps read with query_range per flag and arm, stored through the one ingestion path.
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import type { Logger } from '../log.ts';
 import type { Plan } from '../plans/schema.ts';
 import {
@@ -34,7 +34,7 @@ export type PrometheusSource = ReturnType<typeof createPrometheusSource>;
 
 export function createPrometheusSource(
   deps: {
-    db: Db;
+    db: SqlDb;
     /** Undefined when ROLLGATE_PROMETHEUS_URL is not set: Prometheus-sourced flags hold, saying so. */
     client: PrometheusClient | undefined;
     signals: { ingest(records: IntervalRecord[]): { accepted: number } };

@@ -1,5 +1,5 @@
 // SQL for health signals: accumulating upserts per (flag, arm, metric, minute), series reads, retention with roll-up.
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import {
   type FlagSeries,
   type HistogramPoint,
@@ -42,18 +42,19 @@ export type SignalStore = ReturnType<typeof createSignalStore>;
  * The statements over one pair of bucket and histogram tables: the whole population's (keyed by flag) or the
  * segments' (keyed by flag and segment), so both accumulate, read and roll up the same way.
  */
-function statementsFor(db: Db, tables: { buckets: string; histograms: string }, segmented: boolean) {
+function statementsFor(db: SqlDb, tables: { buckets: string; histograms: string }, segmented: boolean) {
   const { buckets, histograms } = tables;
   const seg = segmented ? 'segment, ' : '';
   const segValue = segmented ? '?, ' : '';
   const upsertBucket = db.prepare(
     `INSERT INTO ${buckets} (flag, start, ${seg}metric, arm, width, count, sum, sumsq) VALUES (?, ?, ${segValue}?, ?, ${minuteMs}, ?, ?, ?)
      ON CONFLICT (flag, start, ${seg}metric, arm, width) DO UPDATE SET
-       count = count + excluded.count, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
+       count = ${buckets}.count + excluded.count, sum = ${buckets}.sum + excluded.sum,
+       sumsq = ${buckets}.sumsq + excluded.sumsq`,
   );
   const upsertHistogram = db.prepare(
     `INSERT INTO ${histograms} (flag, start, ${seg}metric, arm, width, le, count) VALUES (?, ?, ${segValue}'latency', ?, ${minuteMs}, ?, ?)
-     ON CONFLICT (flag, start, ${seg}metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
+     ON CONFLICT (flag, start, ${seg}metric, arm, width, le) DO UPDATE SET count = ${histograms}.count + excluded.count`,
   );
   const points = db.prepare<[string, number], SignalPoint & { segment?: string }>(
     `SELECT start, width, ${seg}arm, metric, count, sum, sumsq FROM ${buckets}
@@ -71,14 +72,15 @@ function statementsFor(db: Db, tables: { buckets: string; histograms: string }, 
      FROM ${buckets} WHERE width = ${minuteMs} AND start < ?
      GROUP BY flag, start / ${hourMs}, ${seg}metric, arm
      ON CONFLICT (flag, start, ${seg}metric, arm, width) DO UPDATE SET
-       count = count + excluded.count, sum = sum + excluded.sum, sumsq = sumsq + excluded.sumsq`,
+       count = ${buckets}.count + excluded.count, sum = ${buckets}.sum + excluded.sum,
+       sumsq = ${buckets}.sumsq + excluded.sumsq`,
   );
   const rollUpHistograms = db.prepare(
     `INSERT INTO ${histograms} (flag, start, ${seg}metric, arm, width, le, count)
      SELECT flag, (start / ${hourMs}) * ${hourMs}, ${seg}metric, arm, ${hourMs}, le, SUM(count)
      FROM ${histograms} WHERE width = ${minuteMs} AND start < ?
      GROUP BY flag, start / ${hourMs}, ${seg}metric, arm, le
-     ON CONFLICT (flag, start, ${seg}metric, arm, width, le) DO UPDATE SET count = count + excluded.count`,
+     ON CONFLICT (flag, start, ${seg}metric, arm, width, le) DO UPDATE SET count = ${histograms}.count + excluded.count`,
   );
   const dropRawBuckets = db.prepare(`DELETE FROM ${buckets} WHERE width = ${minuteMs} AND start < ?`);
   const dropRawHistograms = db.prepare(`DELETE FROM ${histograms} WHERE width = ${minuteMs} AND start < ?`);
@@ -102,7 +104,7 @@ function statementsFor(db: Db, tables: { buckets: string; histograms: string }, 
   };
 }
 
-export function createSignalStore(db: Db) {
+export function createSignalStore(db: SqlDb) {
   const whole = statementsFor(db, { buckets: 'signal_buckets', histograms: 'signal_histograms' }, false);
   const segments = statementsFor(
     db,
@@ -232,7 +234,7 @@ export function createSignalStore(db: Db) {
     },
     /** Late signal values for `flag` in minutes starting at or after `since`. */
     late(flag: string, since: number): number {
-      return lateSince.get(flag, since)?.late ?? 0;
+      return Number(lateSince.get(flag, since)?.late ?? 0);
     },
     /** Rolls minute buckets older than the raw retention into hours and drops everything past retention. */
     prune(now: number, retention: Retention): { rolledUp: number; rawDropped: number; dropped: number } {

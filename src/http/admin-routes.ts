@@ -6,6 +6,7 @@ import { jsonBody, query } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { Controller, Flag } from '../rollout/controller.ts';
+import type { ReplicaStatus } from '../rollout/replicas.ts';
 import type { AuthEnv } from './auth.ts';
 
 export const reasonBody = z.strictObject({ reason: z.string().trim().min(1).max(1000).optional() });
@@ -46,9 +47,16 @@ export function createAdminRoutes(deps: {
   controller: Controller;
   flagsDir: string;
   flagHealth: FlagHealth;
+  /** Which replica this is and which leads; one process on SQLite always leads. */
+  replicas?: () => ReplicaStatus;
 }) {
   const { controller, flagHealth } = deps;
   const app = new Hono<AuthEnv>();
+
+  app.get('/replicas', (c) => {
+    if (!deps.replicas) throw new AppError('NOT_FOUND', 'replicas are not reported by this server');
+    return c.json(deps.replicas());
+  });
 
   /** The current verdict, in short: what reconcile would act on now, and why. Plain flags have none. */
   const verdictOf = (flag: Flag) => {

@@ -10,11 +10,13 @@ import type { SignalIngest } from '../health/ingest.ts';
 import type { Logger } from '../log.ts';
 import { segmentFieldOf } from '../plans/signal-source.ts';
 import type { Controller } from '../rollout/controller.ts';
+import type { ReplicaStatus } from '../rollout/replicas.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
 import type { Drills } from '../sdk/drill.ts';
 import type { SdkRegistry } from '../sdk/instances.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { createAlertAdminRoutes, createAlertRoutes } from './alert-routes.ts';
+import { type AuditDeps, createAuditRoutes } from './audit-routes.ts';
 import { type Authenticator, requireToken } from './auth.ts';
 import { createClientRoutes } from './client-routes.ts';
 import { createDeltaRoutes } from './delta-routes.ts';
@@ -56,9 +58,13 @@ export interface AppDeps {
   arms: ArmsOf;
   /** The dashboard (src/ui), signed in with its own session cookie rather than a bearer token. */
   ui?: Hono;
+  /** `rollgate audit`: runs on request and on schedule, the latest stored run, the trust ledger. */
+  audits?: AuditDeps;
   /** SDK instances seen on the client API, and the rollback drills measured against them. */
   sdks?: SdkRegistry;
   drills?: Drills;
+  /** This replica and the leader (GET /api/admin/replicas). */
+  replicas?: () => ReplicaStatus;
 }
 
 export function createApp(deps: AppDeps) {
@@ -80,6 +86,8 @@ export function createApp(deps: AppDeps) {
   app.route('/api/admin', createAdminRoutes(deps));
   app.route('/api/admin', createRolloutRoutes(deps));
   app.route('/api/admin', createAlertAdminRoutes(deps));
+  if (deps.audits)
+    app.route('/api/admin', createAuditRoutes({ audits: deps.audits, clock: deps.controller.clock }));
   if (deps.sdks && deps.drills)
     app.route('/api/admin', createDrillRoutes({ sdks: deps.sdks, drills: deps.drills }));
   app.route('/api/admin', createHealthRoutes({ ...deps, signalStore: deps.signals.store }));

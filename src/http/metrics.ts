@@ -16,6 +16,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export interface MetricSources {
   sseClients?: () => number;
   outbox?: () => { pending: number; inFlight: number; failed: number; retried: number };
+  replica?: () => { id: string; leading: boolean; leader: { id: string } | null };
 }
 
 export type SignalSource = 'api' | 'unleash' | 'otlp' | 'prometheus';
@@ -63,6 +64,18 @@ export function createMetrics(controller: Controller) {
       for (const f of controller.listFlags()) {
         for (const phase of phases) this.set({ flag: f.plan.name, phase }, f.state.phase === phase ? 1 : 0);
       }
+    },
+  });
+
+  new Gauge({
+    name: 'rollgate_replica_leader',
+    help: 'Which replica runs the scheduler: 1 for this replica when it leads, and the leader it last saw.',
+    labelNames: ['replica', 'leader'],
+    registers,
+    collect() {
+      this.reset();
+      const r = sources.replica?.();
+      if (r) this.set({ replica: r.id, leader: r.leader?.id ?? '' }, r.leading ? 1 : 0);
     },
   });
 

@@ -7,6 +7,7 @@ import { signalRecordSchema } from '../health/signal-schema.ts';
 import { rolloutActions } from '../rollout/actions.ts';
 import { eventsQuery, reasonBody } from './admin-routes.ts';
 import { listQuery } from './alert-routes.ts';
+import { auditQuery, auditRunBody } from './audit-routes.ts';
 import { drillBody } from './drill-routes.ts';
 import { healthQuery } from './health-routes.ts';
 import { actionBody } from './rollout-routes.ts';
@@ -130,6 +131,14 @@ export const operations: Operation[] = [
     responses: ok,
   }),
   op({
+    method: 'get',
+    path: '/api/admin/replicas',
+    summary: 'This replica, whether it leads (runs the scheduler), and the leader it last saw',
+    tag: 'admin',
+    tokens: ['admin'],
+    responses: ok,
+  }),
+  op({
     method: 'post',
     path: '/api/admin/plans/reload',
     summary: 'Re-read the plan folder',
@@ -161,6 +170,40 @@ export const operations: Operation[] = [
     method: 'get',
     path: '/api/admin/drill',
     summary: 'The running rollback drill, else the last one since the server started',
+    tag: 'admin',
+    tokens: ['admin'],
+    responses: ok,
+  }),
+  op({
+    method: 'get',
+    path: '/api/admin/audit',
+    summary: 'Run the audit now (power, blind spots, trust inflation): every check pass, warn or fail',
+    tag: 'admin',
+    tokens: ['admin'],
+    query: auditQuery,
+    responses: ok,
+  }),
+  op({
+    method: 'get',
+    path: '/api/admin/audit/latest',
+    summary: 'The latest stored audit run (scheduled or requested)',
+    tag: 'admin',
+    tokens: ['admin'],
+    responses: ok,
+  }),
+  op({
+    method: 'post',
+    path: '/api/admin/audit/runs',
+    summary: 'Run the audit now, store it, and notify the gates that newly fail',
+    tag: 'admin',
+    tokens: ['admin'],
+    body: auditRunBody,
+    responses: ok,
+  }),
+  op({
+    method: 'get',
+    path: '/api/admin/audit/ledger',
+    summary: 'The trust ledger: human overrides and escapes from the event log',
     tag: 'admin',
     tokens: ['admin'],
     responses: ok,

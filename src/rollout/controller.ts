@@ -1,6 +1,8 @@
 // The write path for flags: applying loaded plans and every state transition, each with its event, atomically.
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db/open.ts';
+import { advisoryLocks, takeTurns } from '../db/postgres.ts';
+import { dialectOf, type SqlDb } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { planChecksum } from '../plans/checksum.ts';
@@ -34,12 +36,36 @@ export type ReloadResult =
 
 export type Controller = ReturnType<typeof createController>;
 
+/** The plan folder last applied to the database: a digest of every file and plan checksum, who, when. */
+export interface AppliedFolder {
+  digest: string;
+  by: string;
+  at: number;
+}
+
+/** The version a transition read is gone: someone else's write committed first. */
+class LostRace extends Error {
+  constructor(flag: string) {
+    super(`flag "${flag}" changed concurrently`);
+  }
+}
+
+/**
+ * Ours or the engine's word for a lost race: SQLite refuses a write from a stale read snapshot (BUSY_SNAPSHOT),
+ * PostgreSQL reports serialization failures and deadlocks; the transaction was rolled back either way.
+ */
+const lostRace = (err: unknown) =>
+  err instanceof LostRace ||
+  /^(SQLITE_BUSY_SNAPSHOT|40001|40P01)$/.test(String((err as { code?: unknown })?.code));
+
 export function createController(deps: {
-  db: Db;
+  db: SqlDb;
   clock: Clock;
   log: Logger;
   /** Whether a reload may remove every flag or more than half of them (ROLLGATE_ALLOW_MASS_REMOVAL). */
   allowMassRemoval?: boolean;
+  /** Who applies plans, recorded beside the folder's digest so replicas can tell whose folder is in force. */
+  replicaId?: string;
   /**
    * Webhook targets (ids): every notified transition is written to the outbox in its own transaction. `now` is
    * wall time, which the sender schedules by (the controller's clock may be a simulation's).
@@ -51,6 +77,12 @@ export function createController(deps: {
   const states = createStateStore(db);
   const events = createEventStore(db);
   const listeners = new Set<(flags: string[]) => void>();
+  /** The digest of the plan folder this process last applied, and what the database says is in force. */
+  let loadedFolder = '';
+  const writeFolder = db.prepare<[string]>(
+    `INSERT INTO meta (key, value) VALUES ('plans-folder', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  );
+  const readFolder = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'plans-folder'");
   const eventListeners = new Set<(event: StoredEvent) => void>();
 
   // Side effects run only after the commit, so nobody sees a state that was rolled back.
@@ -123,17 +155,27 @@ export function createController(deps: {
    * together or not at all. `decide` returns null for "nothing to do" and may throw AppError (e.g. CONFLICT).
    */
   function transition(name: string, actor: string, decide: (flag: Flag) => Decision | null) {
-    const result = db.transaction(() => {
+    const attempt = db.transaction(() => {
       const flag = requireFlag(name);
       const decision = decide(flag);
       if (!decision) return { flag, eventId: null as number | null };
       const at = clock();
       const next = { ...decision.next, version: flag.state.version, updatedAt: at };
-      if (!states.update(next))
-        throw new AppError('CONFLICT', `flag "${name}" changed concurrently; try again`);
+      if (!states.update(next)) throw new LostRace(name);
       const eventId = record({ ...decision.event, at, flag: name, actor });
       return { flag: requireFlag(name), eventId };
-    })();
+    });
+    // Another process wrote the flag between our read and our write: decide again on what it wrote (a rollback
+    // finds the flag rolled back and does nothing), a few times, then give up with a conflict.
+    let result: ReturnType<typeof attempt> | undefined;
+    for (let tries = 1; !result; tries++) {
+      try {
+        result = attempt();
+      } catch (err) {
+        if (!lostRace(err)) throw err;
+        if (tries >= 3) throw new AppError('CONFLICT', `flag "${name}" changed concurrently; try again`);
+      }
+    }
     if (result.eventId !== null) {
       const [event] = events.list({ flag: name, limit: 1, before: result.eventId + 1 });
       if (event) for (const listener of eventListeners) safely(() => listener(event));
@@ -169,11 +211,24 @@ export function createController(deps: {
     const added: string[] = [];
     const changed: string[] = [];
     const removed: string[] = [];
+    const checksums = loaded.map(({ plan }) => planChecksum(plan));
+    loadedFolder = createHash('sha256')
+      .update(
+        loaded
+          .map(({ file }, i) => `${file}:${checksums[i]}`)
+          .sort()
+          .join('\n'),
+      )
+      .digest('hex');
     db.transaction(() => {
+      // Replicas loading the same folder at once apply it one after another: the second finds the checksums equal.
+      takeTurns(db, advisoryLocks.plans);
+      const folder: AppliedFolder = { digest: loadedFolder, by: deps.replicaId ?? 'this process', at: now };
+      writeFolder.run(JSON.stringify(folder));
       const seen = new Set<string>();
-      for (const { plan, file } of loaded) {
+      for (const [i, { plan, file }] of loaded.entries()) {
         seen.add(plan.name);
-        const checksum = planChecksum(plan);
+        const checksum = checksums[i] as string;
         const before = plans.get(plan.name);
         if (before?.checksum === checksum && before.file === file) continue;
         plans.put(plan, file, checksum, now);
@@ -271,6 +326,16 @@ export function createController(deps: {
     };
   }
 
+  /**
+   * Runs reads against one committed state (SQLite's read transaction is a snapshot; PostgreSQL needs
+   * REPEATABLE READ for it), so what they return belongs to one commit, as every replica will see it.
+   */
+  const snapshot = <T>(read: () => T): T =>
+    db.transaction(() => {
+      if (dialectOf(db) === 'postgres') db.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      return read();
+    })();
+
   function reload(dir: string, actor: string): ReloadResult {
     const result = loadPlanDir(dir);
     if (!result.ok) return { ok: false, problems: rejectPlans(result.problems, actor) };
@@ -285,12 +350,22 @@ export function createController(deps: {
   return {
     clock,
     events,
+    snapshot,
     getFlag,
     requireFlag,
     listFlags,
     transition,
     setEnabled,
     applyPlans,
+    /**
+     * Whether the folder this process loaded is the one in force. Replicas that load different folders each
+     * apply theirs when they start or reload; this is how one that lost notices, instead of silently serving.
+     */
+    planFolder(): { same: boolean; mine: string; applied: AppliedFolder | null } {
+      const row = readFolder.get();
+      const applied = row ? (JSON.parse(row.value) as AppliedFolder) : null;
+      return { same: !applied || applied.digest === loadedFolder, mine: loadedFolder, applied };
+    },
     rejectPlans,
     massRemoval,
     reload,

@@ -1,5 +1,8 @@
 // The append-only decision and audit log: who, when, what, why, and the evidence.
-import type { Db } from '../db/open.ts';
+import { dialectOf, type SqlDb } from '../db/sql.ts';
+
+/** The PostgreSQL channel every replica listens on: each appended event is announced on it at its commit. */
+export const changesChannel = 'rollgate_changes';
 
 export interface NewEvent {
   at: number;
@@ -34,24 +37,33 @@ export interface EventQuery {
 
 export type EventStore = ReturnType<typeof createEventStore>;
 
-export function createEventStore(db: Db) {
-  const insert = db.prepare(
-    'INSERT INTO events (at, flag, type, actor, reason, data) VALUES (@at, @flag, @type, @actor, @reason, @data)',
+export function createEventStore(db: SqlDb) {
+  const insert = db.prepare<Record<string, unknown>, { id: number }>(
+    `INSERT INTO events (at, flag, type, actor, reason, data) VALUES (@at, @flag, @type, @actor, @reason, @data)
+     RETURNING id`,
   );
   const query = db.prepare<Record<string, unknown>, Row>(
     `SELECT * FROM events
-     WHERE (@flag IS NULL OR flag = @flag) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
+     WHERE (CAST(@flag AS TEXT) IS NULL OR flag = @flag) AND (CAST(@type AS TEXT) IS NULL OR type = @type)
+       AND (CAST(@before AS BIGINT) IS NULL OR id < @before)
      ORDER BY id DESC LIMIT @limit`,
   );
   const prune = db.prepare('DELETE FROM events WHERE at < ? AND id < (SELECT MAX(id) FROM events)');
+  // PostgreSQL delivers a NOTIFY only if, and when, its transaction commits: a rolled-back change announces nothing.
+  const announce =
+    dialectOf(db) === 'postgres'
+      ? db.prepare<[string]>(`SELECT pg_notify('${changesChannel}', ?)`)
+      : undefined;
   return {
     /** Drops events older than `before` (retention); the newest id, the served revision, never goes back. */
     prune(before: number): number {
       return prune.run(before).changes;
     },
     append(e: NewEvent): number {
-      const info = insert.run({ ...e, reason: e.reason ?? null, data: JSON.stringify(e.data ?? {}) });
-      return Number(info.lastInsertRowid);
+      const row = insert.get({ ...e, reason: e.reason ?? null, data: JSON.stringify(e.data ?? {}) });
+      const id = Number(row?.id);
+      announce?.get(String(id));
+      return id;
     },
     list(q: EventQuery): StoredEvent[] {
       return query

@@ -46,6 +46,7 @@ const headline: Record<string, { emoji: string; verb: string }> = {
   'rollout.completed': { emoji: ':white_check_mark:', verb: 'rollout completed' },
   'flag.enabled': { emoji: ':large_green_circle:', verb: 'enabled' },
   'flag.disabled': { emoji: ':red_circle:', verb: 'disabled (kill switch)' },
+  'audit.failed': { emoji: ':no_entry:', verb: 'audit: gates newly fail' },
 };
 
 export interface Notification {

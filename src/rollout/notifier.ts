@@ -53,6 +53,8 @@ export interface SenderOptions {
   concurrency?: number;
   /** How often the outbox is looked at when nothing woke the sender (retries due, other processes). */
   pollMs?: number;
+  /** Only the leading replica sends, so a notification is sent by one process; the others keep looking. */
+  leads?: () => boolean;
 }
 
 export type OutboxSender = ReturnType<typeof createOutboxSender>;
@@ -156,6 +158,10 @@ export function createOutboxSender(opts: SenderOptions) {
     timer = undefined;
     if (stopped) return;
     let due: OutboxMessage[] = [];
+    if (opts.leads && !opts.leads()) {
+      timer = setTimeout(pump, opts.pollMs ?? 5000).unref();
+      return;
+    }
     try {
       due = store.due(now(), concurrency * 4);
     } catch (err) {

@@ -1,5 +1,5 @@
 // SQL for the notification outbox: messages written with their transition, delivered at least once, then marked.
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 
 export interface OutboxMessage {
   id: number;
@@ -24,7 +24,7 @@ interface Row {
 
 export type OutboxStore = ReturnType<typeof createOutboxStore>;
 
-export function createOutboxStore(db: Db) {
+export function createOutboxStore(db: SqlDb) {
   const insert = db.prepare(
     `INSERT INTO outbox (event_id, target, type, body, next_attempt_at, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -1,5 +1,5 @@
 // SQL for plans as loaded: what each flag should do, as the last good load of flags/ said.
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import type { Plan } from '../plans/schema.ts';
 
 export interface StoredPlan {
@@ -26,7 +26,7 @@ const toStored = (r: Row): StoredPlan => ({
 
 export type PlanStore = ReturnType<typeof createPlanStore>;
 
-export function createPlanStore(db: Db) {
+export function createPlanStore(db: SqlDb) {
   const active = db.prepare<[], Row>('SELECT * FROM plans WHERE removed_at IS NULL ORDER BY name');
   const one = db.prepare<[string], Row>('SELECT * FROM plans WHERE name = ? AND removed_at IS NULL');
   const upsert = db.prepare(

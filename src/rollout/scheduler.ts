@@ -32,6 +32,8 @@ export function createScheduler(deps: {
   intervalMs: number;
   /** How long each pass took, for /metrics. */
   onTick?: (ms: number) => void;
+  /** Whether this replica leads; the others tick nothing (one scheduler per database). Always, by default. */
+  leads?: () => boolean;
 }) {
   const { controller, assess, clock, log } = deps;
   const latest = new Map<string, LatestVerdict>();
@@ -68,6 +70,7 @@ export function createScheduler(deps: {
   async function runTick(): Promise<TickReport> {
     const now = clock();
     const report: TickReport = { at: now, flags: [] };
+    if (deps.leads && !deps.leads()) return report;
     const due = controller.listFlags().filter(isDue);
     let verdicts: Map<string, Verdict | Error> | undefined;
     if (deps.assessAll && due.length) {

@@ -155,19 +155,30 @@ export function createServedFeatures(deps: {
   };
   const serialize = (features: UnleashFeature[]) => new Map(features.map((f) => [f.name, JSON.stringify(f)]));
 
-  const initial = featuresNow();
-  let serialized = serialize(initial);
-  let current = build(initial, latestEventId());
+  /**
+   * The features and the newest event id of one commit. Every change writes an event, so the revision is the
+   * database's, not this process's: replicas that read the same commit serve the same body and strong ETag.
+   */
+  const read = () =>
+    controller.snapshot(() => ({
+      features: featuresNow(),
+      revision: latestEventId(),
+    }));
+
+  const initial = read();
+  let serialized = serialize(initial.features);
+  let current = build(initial.features, initial.revision);
   const baseRevision = current.revision;
 
   const refresh = () => {
-    const features = featuresNow();
+    const { features, revision } = read();
     const next = serialize(features);
     const names = new Set([...serialized.keys(), ...next.keys()]);
     const changed = [...names].filter((n) => serialized.get(n) !== next.get(n));
     if (!changed.length) return;
     serialized = next;
-    current = build(features, Math.max(current.revision + 1, latestEventId()));
+    // A change always comes with an event; the fallback only keeps the revision growing if one did not.
+    current = build(features, revision > current.revision ? revision : current.revision + 1);
     history.push({ revision: current.revision, names: changed });
     if (history.length > HISTORY) history.shift();
     const delta = deltaOf(changed);
@@ -189,6 +200,10 @@ export function createServedFeatures(deps: {
 
   return {
     current: () => current,
+    /** Rebuilds if anything served changed: another replica's change (notification or check) or the drill flag. */
+    refresh,
+    /** The newest event id in the database, to tell cheaply whether anything changed since `current()`. */
+    latestEventId,
     /** The changes after `revision`, or undefined when it is unknown here and the client needs everything. */
     deltaSince(revision: number): ServedDelta | undefined {
       if (!Number.isInteger(revision) || revision > current.revision) return undefined;
@@ -203,8 +218,6 @@ export function createServedFeatures(deps: {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    /** Rebuilds the document now (the drill flag changed; plan changes trigger this themselves). */
-    refresh,
     stop: () => unsubscribe(),
   };
 }

@@ -1,5 +1,5 @@
 // SQL for flag runtime state; every update carries the version it read (optimistic concurrency).
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 import type { FlagState, Phase } from './state.ts';
 
 interface Row {
@@ -32,7 +32,7 @@ const toState = (r: Row): FlagState => ({
 
 export type StateStore = ReturnType<typeof createStateStore>;
 
-export function createStateStore(db: Db) {
+export function createStateStore(db: SqlDb) {
   const get = db.prepare<[string], Row>('SELECT * FROM flag_state WHERE flag = ?');
   const all = db.prepare<[], Row>('SELECT * FROM flag_state ORDER BY flag');
   const insert = db.prepare(

@@ -325,10 +325,10 @@ export function createDrills(deps: {
     start,
     /** The running drill, else the last one since start (undefined before the first). */
     current: () => last,
-    /** ROLLGATE_DRILL_INTERVAL: a drill every `intervalMs`, skipped while one runs. */
-    schedule(intervalMs: number) {
+    /** ROLLGATE_DRILL_INTERVAL: a drill every `intervalMs`, skipped while one runs or where `leads` says no. */
+    schedule(intervalMs: number, leads: () => boolean = () => true) {
       schedule = setInterval(() => {
-        if (running) return;
+        if (running || !leads()) return;
         start('drill-scheduler', { reason: 'scheduled rollback drill' }).done.catch((err) =>
           log.error('scheduled drill failed', { err }),
         );

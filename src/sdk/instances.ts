@@ -1,7 +1,7 @@
 // Every SDK instance seen on the client API: what it last fetched and when. Updated in memory on the hot path,
 // flushed to SQLite periodically, bounded in both.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Db } from '../db/open.ts';
+import type { SqlDb } from '../db/sql.ts';
 
 export type Connection = 'poll' | 'stream';
 
@@ -280,7 +280,7 @@ const fromRow = (r: Row): SdkInstance => ({
 export type SdkInstanceStore = ReturnType<typeof createSdkInstanceStore>;
 
 /** The sdk_instances table: the registry's flush target and what it loads at start. */
-export function createSdkInstanceStore(db: Db) {
+export function createSdkInstanceStore(db: SqlDb) {
   const upsert = db.prepare(
     `INSERT INTO sdk_instances (app_name, instance_id, sdk_version, connection, refresh_interval_ms,
        metrics_interval_ms, started_at, name_prefix, first_seen, last_seen, last_fetch_at, revision, held_since,

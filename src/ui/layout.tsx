@@ -26,6 +26,7 @@ export function Layout(props: {
           <a class="brand" href="/ui">
             Rollgate
           </a>
+          {props.session ? <a href="/ui/audit">Audit</a> : null}
           {props.session ? (
             <form method="post" action="/ui/logout" class="signout">
               <span>

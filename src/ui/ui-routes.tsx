@@ -3,12 +3,14 @@ import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
+import type { StoredAuditRun } from '../audit/audit-store.ts';
 import { AppError } from '../errors.ts';
 import type { FlagHealth } from '../health/flag-health.ts';
 import type { Logger } from '../log.ts';
 import { decideAction, type RolloutAction, rolloutActions } from '../rollout/actions.ts';
 import type { Controller } from '../rollout/controller.ts';
 import { uiAssets } from './assets.ts';
+import { AuditPage } from './audit-page.tsx';
 import { FlagLive, FlagPage, type UiAction } from './flag-page.tsx';
 import { FlagsPage } from './flags-page.tsx';
 import { Layout } from './layout.tsx';
@@ -39,6 +41,8 @@ export function createUiRoutes(deps: {
   sessions: Sessions;
   signIn: SignIn;
   log: Logger;
+  /** The latest stored audit run, shown at /ui/audit. */
+  latestAudit?: () => StoredAuditRun | null;
 }) {
   const { controller, flagHealth, sessions } = deps;
   const app = new Hono<UiEnv>();
@@ -167,6 +171,10 @@ export function createUiRoutes(deps: {
       page('Flags', <FlagsPage lines={lines} now={controller.clock()} phase={phase} />, c.var.session),
     );
   });
+
+  app.get('/audit', (c) =>
+    c.html(page('Audit', <AuditPage run={deps.latestAudit?.() ?? null} />, c.var.session)),
+  );
 
   app.get('/stream', (c) =>
     live.open(c, { sid: c.var.session.sid, endsInMs: c.var.session.exp - controller.clock() }),

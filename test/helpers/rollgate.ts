@@ -5,7 +5,7 @@ import path from 'node:path';
 import { manualClock } from '../../src/clock.ts';
 import { type Config, parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createRollgate } from '../../src/main.ts';
+import { createRollgate, type RollgateOptions } from '../../src/main.ts';
 
 export const testTokens = {
   admin: 'admin-secret-0123456789',
@@ -62,10 +62,11 @@ export function buildRollgate(opts: {
   dataDir?: string;
   clock?: ReturnType<typeof manualClock>;
   env?: Record<string, string>;
+  options?: Omit<RollgateOptions, 'clock' | 'log'>;
 }) {
   const config = testConfig(opts);
   const clock = opts.clock ?? manualClock();
-  const rg = createRollgate(config, { clock, log: silentLogger });
+  const rg = createRollgate(config, { ...opts.options, clock, log: silentLogger });
   const call = (
     method: string,
     url: string,

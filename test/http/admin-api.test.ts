@@ -34,6 +34,17 @@ describe('admin API', () => {
     expect(one.events[0]).toMatchObject({ type: 'plan.added', actor: 'plans-loader' });
   });
 
+  it('says that one process on its SQLite file is the only replica and always leads', async () => {
+    const { call } = setup();
+    const res = await call('GET', '/api/admin/replicas');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ mode: 'single', leading: true, listening: true });
+    expect(body.leader.id).toBe(body.id);
+    expect(body.id).toMatch(/:\d+$/);
+    expect((await call('GET', '/api/admin/replicas', { token: testTokens.client })).status).toBe(403);
+  });
+
   it('disables a flag as a kill switch and records who, when and why', async () => {
     const { call, clock } = setup();
     const res = await call('POST', '/api/admin/flags/search.banner/disable', {

@@ -1,6 +1,7 @@
 // Readiness tells the truth: 503 while writes fail (disk full, read-only) or the plan watcher is dead, and failing writes answer 503, not 500.
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/open.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRollgate } from '../../src/main.ts';
 import { fixturePlansDir, makeFlagsDir, testConfig, testTokens } from '../helpers/rollgate.ts';
@@ -39,8 +40,8 @@ describe('readiness and storage faults', () => {
   it('answers 503 naming the fault while the database is full, and is ready again once writes succeed', async () => {
     const { rg, request, records } = setup();
     expect((await request('GET', '/health/ready')).status).toBe(200);
-    const pages = rg.db.pragma('page_count', { simple: true }) as number;
-    rg.db.pragma(`max_page_count = ${pages}`);
+    const pages = (rg.db as Db).pragma('page_count', { simple: true }) as number;
+    (rg.db as Db).pragma(`max_page_count = ${pages}`);
     const full = await request('POST', '/api/signals', { records: records(2000) }, testTokens.ingest);
     expect(full.status).toBe(503);
     const body = (await full.json()) as { error: { code: string; message: string } };
@@ -53,7 +54,7 @@ describe('readiness and storage faults', () => {
     ).toMatch(/SQLITE_FULL/);
     // Liveness is not readiness: the process is alive and says so.
     expect((await request('GET', '/health/live')).status).toBe(200);
-    rg.db.pragma('max_page_count = 1073741823');
+    (rg.db as Db).pragma('max_page_count = 1073741823');
     await new Promise((r) => setTimeout(r, 250));
     expect((await request('POST', '/api/signals', { records: records(2) }, testTokens.ingest)).status).toBe(
       200,
@@ -63,15 +64,15 @@ describe('readiness and storage faults', () => {
 
   it('answers 503, not 500, when the database turns read-only, and the probe notices without any request', async () => {
     const { rg, request } = setup();
-    rg.db.pragma('query_only = ON');
+    (rg.db as Db).pragma('query_only = ON');
     const res = await request('POST', '/api/admin/flags/checkout.new-flow/disable', {});
     expect(res.status).toBe(503);
-    rg.db.pragma('query_only = OFF');
+    (rg.db as Db).pragma('query_only = OFF');
     await new Promise((r) => setTimeout(r, 250));
     expect((await request('GET', '/health/ready')).status).toBe(200);
-    rg.db.pragma('query_only = ON');
+    (rg.db as Db).pragma('query_only = ON');
     rg.storage.probe();
     expect((await request('GET', '/health/ready')).status).toBe(503);
-    rg.db.pragma('query_only = OFF');
+    (rg.db as Db).pragma('query_only = OFF');
   });
 });
