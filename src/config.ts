@@ -124,6 +124,7 @@ export const envSchema = z.object({
   ROLLGATE_SIGNAL_RAW_RETENTION: duration('2d', '1h'),
   ROLLGATE_SIGNAL_STALE: duration('5m', '1m'),
   ROLLGATE_SIGNAL_HISTORY: duration('24h', '0'),
+  ROLLGATE_SIGNAL_SETTLE: duration('2m', '0'),
   ROLLGATE_IDEMPOTENCY_WINDOW: duration('24h', '1m'),
   ROLLGATE_EVENT_RETENTION: duration('90d', '1d'),
   ROLLGATE_ALERT_RETENTION: duration('30d', '1d'),
@@ -168,6 +169,8 @@ export interface Config {
     rawRetentionMs: number;
     staleAfterMs: number;
     historyMs: number;
+    /** A minute is folded for good once it ended this long ago; signals for it after that are late. */
+    settleMs: number;
     /** A repeat of a keyed signal batch within this window is answered again and stored nothing. */
     idempotencyWindowMs: number;
   };
@@ -247,6 +250,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         rawRetentionMs: e.ROLLGATE_SIGNAL_RAW_RETENTION,
         staleAfterMs: e.ROLLGATE_SIGNAL_STALE,
         historyMs: e.ROLLGATE_SIGNAL_HISTORY,
+        settleMs: e.ROLLGATE_SIGNAL_SETTLE,
         idempotencyWindowMs: e.ROLLGATE_IDEMPOTENCY_WINDOW,
       },
       retention: { eventsMs: e.ROLLGATE_EVENT_RETENTION, alertsMs: e.ROLLGATE_ALERT_RETENTION },
@@ -282,6 +286,18 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
 /** Settings each valid alone but contradictory together. */
 function crossCheck(e: z.output<typeof envSchema>): string[] {
   const problems: string[] = [];
+  // A pulled step is stored once it is delay past its end: before then its minutes must not be folded for good.
+  if (
+    e.ROLLGATE_PROMETHEUS_URL &&
+    e.ROLLGATE_SIGNAL_SETTLE < e.ROLLGATE_PROMETHEUS_STEP + e.ROLLGATE_PROMETHEUS_DELAY
+  ) {
+    problems.push(
+      'ROLLGATE_SIGNAL_SETTLE: must be at least ROLLGATE_PROMETHEUS_STEP + ROLLGATE_PROMETHEUS_DELAY, or every pulled minute would arrive late',
+    );
+  }
+  if (e.ROLLGATE_SIGNAL_SETTLE >= e.ROLLGATE_SIGNAL_RAW_RETENTION) {
+    problems.push('ROLLGATE_SIGNAL_SETTLE: must be shorter than ROLLGATE_SIGNAL_RAW_RETENTION');
+  }
   if (e.ROLLGATE_SIGNAL_RAW_RETENTION > e.ROLLGATE_SIGNAL_RETENTION) {
     problems.push('ROLLGATE_SIGNAL_RAW_RETENTION: must not exceed ROLLGATE_SIGNAL_RETENTION');
   }

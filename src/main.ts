@@ -18,6 +18,7 @@ import type { SqlDb } from './db/sql.ts';
 import { createStorageHealth } from './db/storage-health.ts';
 import { createAssessThread } from './health/assess-thread.ts';
 import { createFlagHealth } from './health/flag-health.ts';
+import { createFoldStore } from './health/fold-store.ts';
 import { createSignalIngest } from './health/ingest.ts';
 import { createPrometheusClient } from './health/prometheus-client.ts';
 import { createPrometheusSource } from './health/prometheus-source.ts';
@@ -30,6 +31,7 @@ import { ensureTokens } from './http/generated-tokens.ts';
 import { countedIngest, createMetrics } from './http/metrics.ts';
 import { createStreamingHub } from './http/streaming.ts';
 import { createLogger, type Logger } from './log.ts';
+import { planChecksum } from './plans/checksum.ts';
 import { loadPlanDir } from './plans/load.ts';
 import { formatProblem } from './plans/validate.ts';
 import { type PlanWatcher, watchPlanDir } from './plans/watch.ts';
@@ -196,6 +198,9 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
    * on demand.
    */
   let latestVerdict: (name: string) => { verdict: Verdict; version: number } | undefined = () => undefined;
+  // A flag no tick covers (paused, rolled back, not started) is folded again only when its state or its signals
+  // changed, or a tick interval passed (staleness moves with time): a list of flags never re-folds them all.
+  const onDemand = new Map<string, { verdict: Verdict; key: string }>();
   const flagHealth: typeof assessed = {
     ...assessed,
     assess: (flag, now) => {
@@ -204,7 +209,19 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         latest &&
         latest.version === flag.state.version &&
         now - latest.verdict.at <= 2 * config.tickIntervalMs;
-      return fresh ? latest.verdict : assessed.assess(flag, now);
+      if (fresh) return latest.verdict;
+      const key = JSON.stringify([
+        planChecksum(flag.plan),
+        flag.state,
+        flag.percent,
+        signals.store.writes(flag.plan.name),
+      ]);
+      const known = onDemand.get(flag.plan.name);
+      const age = now - (known?.verdict.at ?? Number.NEGATIVE_INFINITY);
+      if (known && known.key === key && age >= 0 && age <= config.tickIntervalMs) return known.verdict;
+      const verdict = assessed.assess(flag, now);
+      onDemand.set(flag.plan.name, { verdict, key });
+      return verdict;
     },
   };
   /** Extra audit checks combined with the built-in ones in every run: SDK reach, and plans no SDK fetched. */
@@ -313,6 +330,9 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     databaseUrl: config.databaseUrl,
     staleAfterMs: config.signals.staleAfterMs,
     historyMs: config.signals.historyMs,
+    settleMs: config.signals.settleMs,
+    signals: signals.store,
+    folds: createFoldStore(db),
     log,
   });
   // A Prometheus read that failed or came back empty holds the flag with Prometheus's own error.

@@ -31,6 +31,23 @@ describe('parseConfig', () => {
     expect(text).toContain('"soon" is not a duration');
   });
 
+  it('reads the settle lag, and refuses one that would make pulled minutes late or outlast the raw minutes', () => {
+    const r = parseConfig({ ROLLGATE_SIGNAL_SETTLE: '3m' });
+    expect(r.ok && r.config.signals.settleMs).toBe(180_000);
+    const bad = parseConfig({
+      ROLLGATE_SIGNAL_SETTLE: '1m',
+      ROLLGATE_PROMETHEUS_URL: 'http://prometheus.invalid:9090',
+      ROLLGATE_PROMETHEUS_STEP: '1m',
+    });
+    expect(!bad.ok && bad.problems.join('\n')).toContain(
+      'ROLLGATE_SIGNAL_SETTLE: must be at least ROLLGATE_PROMETHEUS_STEP + ROLLGATE_PROMETHEUS_DELAY',
+    );
+    const long = parseConfig({ ROLLGATE_SIGNAL_SETTLE: '2h', ROLLGATE_SIGNAL_RAW_RETENTION: '1h' });
+    expect(!long.ok && long.problems.join('\n')).toContain(
+      'ROLLGATE_SIGNAL_SETTLE: must be shorter than ROLLGATE_SIGNAL_RAW_RETENTION',
+    );
+  });
+
   it('reads named and bare tokens, and refuses short secrets without echoing them', () => {
     const r = parseConfig({ ROLLGATE_ADMIN_TOKENS: 'alice=aaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbb' });
     expect(r.ok && r.config.tokens).toEqual([

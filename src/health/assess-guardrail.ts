@@ -1,10 +1,21 @@
-// One plan guardrail judged over stored intervals: picks the detector for its kind, folds the intervals in, returns the verdict with evidence.
+// One plan guardrail judged over stored intervals: picks the detector for its kind, keeps its running state as a fold over intervals, returns the verdict with evidence.
 import type { Guardrail } from '../plans/schema.ts';
-import { countTestVerdict, initCountTest, updateCountTest } from './detectors/count-test.ts';
+import {
+  type CountTestState,
+  countTestVerdict,
+  initCountTest,
+  updateCountTest,
+} from './detectors/count-test.ts';
 import type { DetectorVerdict } from './detectors/detector-verdict.ts';
-import { driftVerdict, initDrift, updateDrift } from './detectors/drift.ts';
-import { initMeanTest, type MeanStats, meanTestVerdict, updateMeanTest } from './detectors/mean-test.ts';
-import { initSlo, sloVerdict, updateSlo } from './detectors/slo-bound.ts';
+import { type DriftState, driftVerdict, initDrift, updateDrift } from './detectors/drift.ts';
+import {
+  initMeanTest,
+  type MeanStats,
+  type MeanTestState,
+  meanTestVerdict,
+  updateMeanTest,
+} from './detectors/mean-test.ts';
+import { initSlo, type SloState, sloVerdict, updateSlo } from './detectors/slo-bound.ts';
 import type { CountInterval } from './detectors/split-likelihood.ts';
 import { tailThreshold } from './detectors/tail-exceedance.ts';
 import {
@@ -17,22 +28,9 @@ import {
   type Interval,
   knownBounds,
   mergedHistogram,
+  sortedHistogram,
 } from './intervals.ts';
 import type { GuardrailVerdict } from './verdict.ts';
-
-export interface GuardrailWindow {
-  /** This guardrail's share of the rollout's false-rollback budget. */
-  alpha: number;
-  /** The intervals the test folds: from the rollout start, or from completion when watching for drift. */
-  intervals: readonly Interval[];
-  /** Control's intervals before the rollout started: tail thresholds and baselines are fixed from these. */
-  history: readonly Interval[];
-  /** After 100 % with a holdback: count guardrails run the two-sample CUSUM instead. */
-  drift: boolean;
-  driftArl0Intervals: number;
-  /** Multiplies the reflected form's threshold A when this test shares its guardrail's budget (segments). */
-  detectorScale?: number;
-}
 
 /**
  * Smallest relative change worth catching, when the plan does not say: errors tune the exposure a quiet test
@@ -63,7 +61,155 @@ export function guardrailName(g: Guardrail): string {
 
 type Judged = DetectorVerdict<object> & { extra?: Record<string, unknown> };
 
-const verdict = (g: Guardrail, index: number, w: GuardrailWindow, j: Judged): GuardrailVerdict => {
+/** What a guardrail's test is fixed from before it folds: its α share, control's history, the mode. */
+export interface GuardrailSetup {
+  /** This guardrail's share of the rollout's false-rollback budget. */
+  alpha: number;
+  /** Control's intervals before the rollout started: tail thresholds and baselines are fixed from these. */
+  history: readonly Interval[];
+  /** After 100 % with a holdback: count guardrails run the two-sample CUSUM instead. */
+  drift: boolean;
+  driftArl0Intervals: number;
+  /** Multiplies the reflected form's threshold A when this test shares its guardrail's budget (segments). */
+  detectorScale?: number;
+}
+
+/** What a test keeps of its setup once history has fixed what it needs. */
+type FoldSetup = Omit<GuardrailSetup, 'history'>;
+
+export interface GuardrailWindow extends GuardrailSetup {
+  /** The intervals the test folds: from the rollout start, or from completion when watching for drift. */
+  intervals: readonly Interval[];
+}
+
+/**
+ * A guardrail's running state between ticks: the detector's own fold state, plus what was fixed before the
+ * first interval was folded (a tail threshold, a τ baseline, histogram bounds). Plain data, so it can be kept
+ * and stored. 'unfoldable' marks a test whose past depends on its future: a mean test scaled by control so
+ * far re-reads every interval with each new τ, so it can only be folded from scratch.
+ */
+export type GuardrailFold =
+  | { kind: 'fixed'; judged: Judged }
+  | { kind: 'slo'; state: SloState }
+  | { kind: 'count'; test: CountTestState; extra: Record<string, unknown>; tailMs?: number }
+  | { kind: 'drift'; test: DriftState; extra: Record<string, unknown>; tailMs?: number }
+  | {
+      kind: 'mean';
+      test: MeanTestState;
+      extra?: Record<string, unknown>;
+      /** Revenue arrived without squares: its variance is unknown. */
+      missingSquares: boolean;
+      /** No control baseline to scale τ by. */
+      noBaseline: boolean;
+    }
+  | {
+      kind: 'limit';
+      certain: SloState;
+      possible: SloState;
+      interpolated: number;
+      bounds: number[];
+      max: number;
+    }
+  | {
+      kind: 'seek';
+      setup: FoldSetup;
+      quantile: number;
+      needed: number;
+      history: number;
+      seen: number;
+      merged: Array<[number, number]>;
+      from: number | null;
+      to: number;
+    }
+  | { kind: 'unfoldable' };
+
+const problem = (summary: string): GuardrailFold => ({
+  kind: 'fixed',
+  judged: { status: 'inconclusive', summary, evidence: {} },
+});
+
+/** One guardrail judged over the whole window at once: the same fold as ticks run, from its first interval. */
+export function assessGuardrail(g: Guardrail, index: number, w: GuardrailWindow): GuardrailVerdict {
+  let fold = startGuardrail(g, w, { window: w.intervals, scratch: true });
+  for (const i of w.intervals) fold = stepGuardrail(g, fold, i) ?? fold;
+  return judgeGuardrail(g, index, fold, w, w.intervals.length);
+}
+
+/**
+ * The state before any interval of the window is folded. `window` is every window interval known now (the
+ * histogram bounds come from them); `scratch` says the caller folds exactly those, so a test that needs the
+ * whole window up front (a τ from control so far) can start; otherwise it comes back 'unfoldable'.
+ */
+export function startGuardrail(
+  g: Guardrail,
+  w: GuardrailSetup,
+  known: { window: readonly Interval[]; scratch: boolean },
+): GuardrailFold {
+  const limit = g.max ?? g.min;
+  switch (g.metric) {
+    case 'errors':
+    case 'conversions':
+      if (limit !== undefined)
+        return { kind: 'slo', state: initSlo({ limit, worse: g.worse, alpha: w.alpha }) };
+      return g.metric === 'errors' ? startCounts(g, w, {}) : startMean(g, w, known);
+    case 'revenue':
+      if (limit !== undefined)
+        return problem('absolute limits apply to rates and latency quantiles, not to revenue; use relative');
+      return startMean(g, w, known);
+    case 'latency':
+      return startLatency(g, w, known.window);
+    default:
+      return problem(`unknown metric "${g.metric}"`);
+  }
+}
+
+/** Folds one window interval in; null when the interval changes what was fixed (a new histogram bound). */
+export function stepGuardrail(g: Guardrail, fold: GuardrailFold, i: Interval): GuardrailFold | null {
+  switch (fold.kind) {
+    case 'fixed':
+    case 'unfoldable':
+      return fold;
+    case 'slo':
+      return { kind: 'slo', state: updateSlo(fold.state, sloUnits(g, i.treatment)) };
+    case 'count':
+      return { ...fold, test: updateCountTest(fold.test, countInterval(g, fold.tailMs, i)) };
+    case 'drift':
+      return { ...fold, test: updateDrift(fold.test, countInterval(g, fold.tailMs, i)) };
+    case 'mean': {
+      const missingSquares =
+        fold.missingSquares ||
+        (g.metric === 'revenue' && (i.treatment.revenue.sumsq === null || i.control.revenue.sumsq === null));
+      const test = updateMeanTest(fold.test, {
+        treatment: meanOf(g, i.treatment),
+        control: meanOf(g, i.control),
+      });
+      return { ...fold, test, missingSquares };
+    }
+    case 'limit': {
+      for (const side of [i.treatment, i.control])
+        for (const le of side.histogram.keys()) if (!fold.bounds.includes(le)) return null;
+      const units = histogramTotal(i.treatment);
+      const x = exceedancesOf(i.treatment, fold.max, fold.bounds);
+      return {
+        ...fold,
+        certain: updateSlo(fold.certain, { units, events: x.certain }),
+        possible: updateSlo(fold.possible, { units, events: x.possible }),
+        interpolated: fold.interpolated + x.interpolated,
+      };
+    }
+    case 'seek':
+      return seekStep(g, fold, i);
+  }
+}
+
+export function judgeGuardrail(
+  g: Guardrail,
+  index: number,
+  fold: GuardrailFold,
+  w: Pick<GuardrailSetup, 'alpha' | 'drift'>,
+  intervals: number,
+): GuardrailVerdict {
+  const j = judge(fold);
   const name = guardrailName(g) + (w.drift && j.extra?.drift ? ' (drift vs holdback)' : '');
   // "no control traffic for errors (relative): …": the missing arm is the reason, so it leads.
   const summary =
@@ -74,53 +220,46 @@ const verdict = (g: Guardrail, index: number, w: GuardrailWindow, j: Judged): Gu
     status: j.status,
     summary,
     ...(j.missing ? { missing: j.missing } : {}),
-    evidence: { ...j.evidence, ...j.extra, alpha: w.alpha, intervals: w.intervals.length },
+    evidence: { ...j.evidence, ...j.extra, alpha: w.alpha, intervals },
   };
-};
-
-const problem = (summary: string): Judged => ({ status: 'inconclusive', summary, evidence: {} });
-
-export function assessGuardrail(g: Guardrail, index: number, w: GuardrailWindow): GuardrailVerdict {
-  return verdict(g, index, w, judge(g, w));
 }
 
-function judge(g: Guardrail, w: GuardrailWindow): Judged {
-  const limit = g.max ?? g.min;
-  const worse = g.worse;
-  switch (g.metric) {
-    case 'errors':
-      if (limit !== undefined)
-        return slo(w, limit, worse, (a) => ({ units: a.errors.count, events: a.errors.sum }));
-      return counts(w, g, (a) => rateCounts(a.errors, worse));
-    case 'conversions':
-      if (limit !== undefined)
-        return slo(w, limit, worse, (a) => ({
-          units: a.conversions.count,
-          events: Math.min(a.conversions.sum, a.conversions.count),
-        }));
-      return mean(w, g, (a) => ({
-        count: a.conversions.count,
-        sum: a.conversions.sum,
-        sumSq: a.conversions.sumsq ?? a.conversions.sum,
-        nonZero: a.conversions.sum,
-      }));
-    case 'revenue':
-      if (limit !== undefined)
-        return problem('absolute limits apply to rates and latency quantiles, not to revenue; use relative');
-      if (w.intervals.some((i) => i.treatment.revenue.sumsq === null || i.control.revenue.sumsq === null))
-        return problem(
-          'revenue arrived without revenueSquares, so its variance is unknown; senders must include it',
-        );
-      return mean(w, g, (a) => ({
-        count: a.revenue.count,
-        sum: a.revenue.sum,
-        sumSq: a.revenue.sumsq ?? 0,
-        nonZero: a.conversions.count > 0 ? a.conversions.sum : a.revenue.count,
-      }));
-    case 'latency':
-      return latency(g, w);
-    default:
-      return problem(`unknown metric "${g.metric}"`);
+function judge(fold: GuardrailFold): Judged {
+  switch (fold.kind) {
+    case 'fixed':
+      return fold.judged;
+    case 'unfoldable':
+      return { status: 'inconclusive', summary: 'not folded', evidence: {} };
+    case 'slo':
+      return sloVerdict(fold.state);
+    case 'count':
+      return { ...countTestVerdict(fold.test), extra: fold.extra };
+    case 'drift':
+      return { ...driftVerdict(fold.test), extra: { ...fold.extra, drift: true } };
+    case 'mean':
+      if (fold.missingSquares)
+        return {
+          status: 'inconclusive',
+          summary:
+            'revenue arrived without revenueSquares, so its variance is unknown; senders must include it',
+          evidence: {},
+        };
+      if (fold.noBaseline)
+        return {
+          status: 'insufficient-data',
+          summary: 'no control baseline yet to scale the test',
+          evidence: fold.extra ?? {},
+        };
+      return fold.extra ? { ...meanTestVerdict(fold.test), extra: fold.extra } : meanTestVerdict(fold.test);
+    case 'limit':
+      return limitVerdict(fold);
+    case 'seek':
+      return {
+        status: 'insufficient-data',
+        missing: 'control',
+        summary: `${fold.history + fold.seen === 0 ? 'no control traffic' : 'too little control traffic'}: fixing the p${fold.quantile * 100} threshold needs ${fold.needed} control latencies in finite buckets; have ${fold.history + fold.seen}`,
+        evidence: {},
+      };
   }
 }
 
@@ -129,52 +268,78 @@ function rateCounts(a: Aggregate, worse: Guardrail['worse']) {
   return { n: a.count, e: worse === 'higher' ? a.sum : Math.max(0, a.count - a.sum) };
 }
 
-function counts(
-  w: GuardrailWindow,
-  g: Guardrail,
-  of: (a: ArmStats) => { n: number; e: number },
-  extra: Record<string, unknown> = {},
-  cumulativeOnly = false,
-): Judged {
-  const intervalOf = (i: Interval): CountInterval => {
-    const t = of(i.treatment);
-    const c = of(i.control);
-    return { nT: t.n, nC: c.n, eT: t.e, eC: c.e };
+/** One interval as test 1 sees it: error counts, or, for a latency tail, requests above the fixed threshold. */
+function countInterval(g: Guardrail, tailMs: number | undefined, i: Interval): CountInterval {
+  const of = (a: ArmStats) => {
+    if (tailMs === undefined) return rateCounts(a.errors, g.worse);
+    const n = histogramTotal(a);
+    // Less is worse: the bad events are the fast ones, below the threshold.
+    const above = countAbove(a, tailMs);
+    return { n, e: g.worse === 'higher' ? above : n - above };
   };
-  if (w.drift) {
-    let state = initDrift({ arl0Intervals: w.driftArl0Intervals });
-    for (const i of w.intervals) state = updateDrift(state, intervalOf(i));
-    return { ...driftVerdict(state), extra: { ...extra, drift: true } };
+  const t = of(i.treatment);
+  const c = of(i.control);
+  return { nT: t.n, nC: c.n, eT: t.e, eC: c.e };
+}
+
+function sloUnits(g: Guardrail, a: ArmStats) {
+  return g.metric === 'conversions'
+    ? { units: a.conversions.count, events: Math.min(a.conversions.sum, a.conversions.count) }
+    : { units: a.errors.count, events: a.errors.sum };
+}
+
+function meanOf(g: Guardrail, a: ArmStats): MeanStats {
+  if (g.metric === 'latency') {
+    const l = a['log-latency'];
+    return { count: l.count, sum: l.sum, sumSq: l.sumsq ?? 0, nonZero: l.count };
   }
+  if (g.metric === 'revenue')
+    return {
+      count: a.revenue.count,
+      sum: a.revenue.sum,
+      sumSq: a.revenue.sumsq ?? 0,
+      nonZero: a.conversions.count > 0 ? a.conversions.sum : a.revenue.count,
+    };
+  return {
+    count: a.conversions.count,
+    sum: a.conversions.sum,
+    sumSq: a.conversions.sumsq ?? a.conversions.sum,
+    nonZero: a.conversions.sum,
+  };
+}
+
+function startCounts(
+  g: Guardrail,
+  w: FoldSetup,
+  extra: Record<string, unknown>,
+  tailMs?: number,
+): GuardrailFold {
+  const tail = tailMs === undefined ? {} : { tailMs };
+  if (w.drift)
+    return { kind: 'drift', test: initDrift({ arl0Intervals: w.driftArl0Intervals }), extra, ...tail };
   const relative = g.relative ?? defaultRelative.errors;
-  let state = initCountTest({
+  const test = initCountTest({
     alpha: w.alpha,
-    ...(cumulativeOnly
+    ...(tailMs !== undefined
       ? { form: 'cumulative' as const }
       : { ...errorCountForm, detectorThreshold: errorCountForm.detectorThreshold * (w.detectorScale ?? 1) }),
     detectRatio: 1 + relative,
   });
-  for (const i of w.intervals) state = updateCountTest(state, intervalOf(i));
-  return { ...countTestVerdict(state), extra };
+  return { kind: 'count', test, extra, ...tail };
 }
 
-function slo(
-  w: GuardrailWindow,
-  limit: number,
-  worse: Guardrail['worse'],
-  of: (a: ArmStats) => { units: number; events: number },
-): Judged {
-  let state = initSlo({ limit, worse, alpha: w.alpha });
-  for (const i of w.intervals) state = updateSlo(state, of(i.treatment));
-  return sloVerdict(state);
-}
-
-function mean(w: GuardrailWindow, g: Guardrail, of: (a: ArmStats) => MeanStats): Judged {
+function startMean(
+  g: Guardrail,
+  w: GuardrailSetup,
+  known: { window: readonly Interval[]; scratch: boolean },
+): GuardrailFold {
   const relative = g.relative ?? defaultRelative[g.metric as 'conversions' | 'revenue'];
+  const of = (i: Interval) => meanOf(g, i.control);
   // τ is fixed from control before the rollout when there is such history, else from control so far.
-  const fromHistory = w.history.reduce((s, i) => s + of(i.control).count, 0) >= 100;
-  const base = (fromHistory ? w.history : w.intervals).reduce(
-    (s, i) => ({ count: s.count + of(i.control).count, sum: s.sum + of(i.control).sum }),
+  const fromHistory = w.history.reduce((s, i) => s + of(i).count, 0) >= 100;
+  if (!fromHistory && !known.scratch) return { kind: 'unfoldable' };
+  const base = (fromHistory ? w.history : known.window).reduce(
+    (s, i) => ({ count: s.count + of(i).count, sum: s.sum + of(i).sum }),
     { count: 0, sum: 0 },
   );
   const baseline = base.count > 0 ? base.sum / base.count : 0;
@@ -186,50 +351,34 @@ function mean(w: GuardrailWindow, g: Guardrail, of: (a: ArmStats) => MeanStats):
       source: fromHistory ? 'control before the rollout' : 'control so far',
     },
   };
-  if (!(tau > 0))
-    return {
-      status: 'insufficient-data',
-      summary: 'no control baseline yet to scale the test',
-      evidence: extra,
-    };
-  let state = initMeanTest({ alpha: w.alpha, worse: g.worse, tau });
-  for (const i of w.intervals)
-    state = updateMeanTest(state, { treatment: of(i.treatment), control: of(i.control) });
-  return { ...meanTestVerdict(state), extra };
+  const test = initMeanTest({ alpha: w.alpha, worse: g.worse, tau });
+  return { kind: 'mean', test, extra, missingSquares: false, noBaseline: !(tau > 0) };
 }
 
-function latency(g: Guardrail, w: GuardrailWindow): Judged {
+function startLatency(g: Guardrail, w: GuardrailSetup, window: readonly Interval[]): GuardrailFold {
   if (g.quantile === undefined && g.max === undefined) {
-    const logStats = (a: ArmStats): MeanStats => {
-      const l = a['log-latency'];
-      return { count: l.count, sum: l.sum, sumSq: l.sumsq ?? 0, nonZero: l.count };
-    };
     const tau = Math.log(1 + (g.relative ?? defaultRelative.latency));
-    let state = initMeanTest({ alpha: w.alpha, worse: g.worse, tau, scale: 'log' });
-    for (const i of w.intervals)
-      state = updateMeanTest(state, { treatment: logStats(i.treatment), control: logStats(i.control) });
-    return meanTestVerdict(state);
+    return {
+      kind: 'mean',
+      test: initMeanTest({ alpha: w.alpha, worse: g.worse, tau, scale: 'log' }),
+      missingSquares: false,
+      noBaseline: false,
+    };
   }
   // A latency limit without a quantile is read as a limit on the median.
   const quantile = g.quantile ?? 0.5;
-  if (g.max !== undefined) return latencyLimit(w, quantile, g.max);
-  const fixed = fixThreshold(w, quantile);
-  if (!fixed.ok)
-    return { status: 'insufficient-data', missing: 'control', summary: fixed.missing, evidence: {} };
-  const extra = { threshold: fixed.evidence };
-  const tested = { ...w, intervals: w.intervals.slice(fixed.skip) };
-  return counts(
-    tested,
-    g,
-    (a) => {
-      const n = histogramTotal(a);
-      // Less is worse: the bad events are the fast ones, below the threshold.
-      const above = countAbove(a, fixed.ms);
-      return { n, e: g.worse === 'higher' ? above : n - above };
-    },
-    extra,
-    true,
-  );
+  if (g.max !== undefined) {
+    const options = { limit: 1 - quantile, worse: 'higher' as const, alpha: w.alpha };
+    return {
+      kind: 'limit',
+      certain: initSlo(options),
+      possible: initSlo(options),
+      interpolated: 0,
+      bounds: knownBounds([...w.history, ...window]),
+      max: g.max,
+    };
+  }
+  return fixThreshold(g, w, quantile);
 }
 
 /**
@@ -238,19 +387,8 @@ function latency(g: Guardrail, w: GuardrailWindow): Judged {
  * count towards a rollback, and health needs even the possibly-above ones within the limit. Between the two
  * the rollout holds and the reason says which bound to add.
  */
-function latencyLimit(w: GuardrailWindow, quantile: number, max: number): Judged {
-  const bounds = knownBounds([...w.history, ...w.intervals]);
-  const options = { limit: 1 - quantile, worse: 'higher' as const, alpha: w.alpha };
-  let certain = initSlo(options);
-  let possible = initSlo(options);
-  let interpolated = 0;
-  for (const i of w.intervals) {
-    const units = histogramTotal(i.treatment);
-    const x = exceedancesOf(i.treatment, max, bounds);
-    certain = updateSlo(certain, { units, events: x.certain });
-    possible = updateSlo(possible, { units, events: x.possible });
-    interpolated += x.interpolated;
-  }
+function limitVerdict(fold: Extract<GuardrailFold, { kind: 'limit' }>): Judged {
+  const { certain, possible, interpolated, bounds, max } = fold;
   const sure = sloVerdict(certain);
   if (sure.status === 'regressed') return sure;
   const maybe = sloVerdict(possible);
@@ -270,47 +408,59 @@ function latencyLimit(w: GuardrailWindow, quantile: number, max: number): Judged
   };
 }
 
+const thresholdEvidence = (
+  source: string,
+  quantile: number,
+  ms: number,
+  observations: number,
+  from: number | null,
+  to: number,
+) => ({ ms, quantile, source, observations, from, to });
+
 /**
  * The tail threshold, fixed before the test looks at it: from control's histogram before the rollout, or, when
  * there is too little of it, from the first control data after the start; those intervals are then left out.
  */
-function fixThreshold(w: GuardrailWindow, quantile: number) {
+function fixThreshold(g: Guardrail, w: GuardrailSetup, quantile: number): GuardrailFold {
   const needed = Math.ceil(20 / (1 - quantile));
-  const describe = (source: string, intervals: readonly Interval[], ms: number) => ({
-    ms,
-    quantile,
-    source,
-    observations: intervals.reduce((s, i) => s + histogramTotal(i.control), 0),
-    from: intervals[0]?.start ?? null,
-    to: (intervals.at(-1)?.start ?? 0) + (intervals.at(-1)?.width ?? 0),
-  });
   const history = w.history.reduce((s, i) => s + histogramTotal(i.control), 0);
   if (history >= needed) {
     const ms = tailThreshold(mergedHistogram(w.history, 'control'), quantile);
-    if (ms !== null)
-      return {
-        ok: true as const,
+    if (ms !== null) {
+      const last = w.history.at(-1);
+      const threshold = thresholdEvidence(
+        'control before the rollout',
+        quantile,
         ms,
-        skip: 0,
-        evidence: describe('control before the rollout', w.history, ms),
-      };
+        history,
+        w.history[0]?.start ?? null,
+        (last?.start ?? 0) + (last?.width ?? 0),
+      );
+      return startCounts(g, w, { threshold }, ms);
+    }
   }
-  let seen = 0;
-  for (let k = 0; k < w.intervals.length; k++) {
-    seen += histogramTotal((w.intervals[k] as Interval).control);
-    if (seen < needed) continue;
-    const first = w.intervals.slice(0, k + 1);
-    const ms = tailThreshold(mergedHistogram(first, 'control'), quantile);
-    if (ms !== null)
-      return {
-        ok: true as const,
-        ms,
-        skip: k + 1,
-        evidence: describe('first control data after the start', first, ms),
-      };
-  }
-  return {
-    ok: false as const,
-    missing: `${history + seen === 0 ? 'no control traffic' : 'too little control traffic'}: fixing the p${quantile * 100} threshold needs ${needed} control latencies in finite buckets; have ${history + seen}`,
-  };
+  const setup: FoldSetup = { alpha: w.alpha, drift: w.drift, driftArl0Intervals: w.driftArl0Intervals };
+  if (w.detectorScale !== undefined) setup.detectorScale = w.detectorScale;
+  return { kind: 'seek', setup, quantile, needed, history, seen: 0, merged: [], from: null, to: 0 };
+}
+
+/** While seeking a threshold: take in one more interval of control, and fix the threshold once there is enough. */
+function seekStep(g: Guardrail, fold: Extract<GuardrailFold, { kind: 'seek' }>, i: Interval): GuardrailFold {
+  const merged = new Map(fold.merged);
+  for (const [le, n] of i.control.histogram) merged.set(le, (merged.get(le) ?? 0) + n);
+  const seen = fold.seen + histogramTotal(i.control);
+  const next = { ...fold, seen, merged: [...merged], from: fold.from ?? i.start, to: i.start + i.width };
+  if (seen < fold.needed) return next;
+  const ms = tailThreshold(sortedHistogram(merged), fold.quantile);
+  if (ms === null) return next;
+  const threshold = thresholdEvidence(
+    'first control data after the start',
+    fold.quantile,
+    ms,
+    seen,
+    next.from,
+    next.to,
+  );
+  // The intervals that fixed the threshold are left out: the counting test starts with the next one.
+  return startCounts(g, fold.setup, { threshold }, ms);
 }

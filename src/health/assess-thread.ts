@@ -2,7 +2,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
 import type { AssessResult } from './assess-worker.ts';
-import type { AssessedFlag } from './flag-health.ts';
+import { type AssessedFlag, closedBefore } from './flag-health.ts';
+import type { FoldStore } from './fold-store.ts';
+import type { SignalStore } from './signal-store.ts';
 import type { Verdict } from './verdict.ts';
 
 export interface AssessThreadOptions {
@@ -11,6 +13,12 @@ export interface AssessThreadOptions {
   databaseUrl?: string | undefined;
   staleAfterMs?: number;
   historyMs?: number;
+  /** Intervals are folded for good once they ended this long ago (ROLLGATE_SIGNAL_SETTLE). */
+  settleMs: number;
+  /** The serving thread's signal store: it makes signals for minutes about to be folded late first. */
+  signals: Pick<SignalStore, 'freeze'>;
+  /** Where the folds that moved on are stored, so a restart goes on from them. */
+  folds: Pick<FoldStore, 'save'>;
   log: Logger;
 }
 
@@ -67,16 +75,31 @@ export function createAssessThread(opts: AssessThreadOptions) {
       const w = worker;
       return new Promise<AssessResult[]>((resolve, reject) => {
         pending.set(id, { resolve, reject });
+        // Before the thread reads: a signal stored from now on for a minute it folds for good is late, so
+        // whatever the thread's snapshot holds of those minutes is all they will ever hold.
+        const until = closedBefore(now, opts.settleMs);
+        for (const f of flags) opts.signals.freeze(f.plan.name, until);
         // Plain data only: plans, states and percents are JSON-shaped.
         w.postMessage({
           id,
           now,
+          closedBefore: until,
           flags: flags.map((f) => ({ plan: f.plan, state: f.state, percent: f.percent })),
         });
-      }).then(
-        (results) =>
-          new Map(results.map((r) => [r.flag, 'verdict' in r ? r.verdict : new Error(r.error)] as const)),
-      );
+      }).then((results) => {
+        try {
+          opts.folds.save(
+            results.flatMap((r) => ('rows' in r ? r.rows : [])),
+            now,
+          );
+        } catch (err) {
+          // Harmless for the verdicts: the thread keeps its folds, and a restart folds on from the last stored.
+          opts.log.error('storing fold states failed', { err });
+        }
+        return new Map(
+          results.map((r) => [r.flag, 'verdict' in r ? r.verdict : new Error(r.error)] as const),
+        );
+      });
     },
     async close(): Promise<void> {
       const w = worker;

@@ -1,9 +1,23 @@
 // Turns a plan's guardrails and a flag's stored signals into a verdict with evidence: pure, time comes in.
-import type { Plan } from '../plans/schema.ts';
-import { assessGuardrail, guardrailWeight } from './assess-guardrail.ts';
+import type { Guardrail, Plan } from '../plans/schema.ts';
+import {
+  type GuardrailFold,
+  guardrailName,
+  guardrailWeight,
+  judgeGuardrail,
+  startGuardrail,
+  stepGuardrail,
+} from './assess-guardrail.ts';
 import { splitAlpha } from './detectors/combine.ts';
 import { productSrmOptions, sampleRatioTest } from './detectors/srm.ts';
-import { type Interval, toIntervals, trafficOf } from './intervals.ts';
+import {
+  addTraffic,
+  emptyTraffic,
+  type Interval,
+  type TrafficSums,
+  toIntervals,
+  trafficUnits,
+} from './intervals.ts';
 import { assessSegments, budgetOf } from './segments.ts';
 import { type FlagSeries, minuteMs } from './series.ts';
 import { type SrmVerdict, type Verdict, worstStatus } from './verdict.ts';
@@ -39,7 +53,18 @@ export function seriesStart(ctx: Pick<AssessContext, 'now' | 'rolloutStartedAt' 
   return (ctx.rolloutStartedAt ?? ctx.now) - historyMs;
 }
 
-const ceilMinute = (t: number) => Math.ceil(t / minuteMs) * minuteMs;
+/** Where the fold window starts and what history is, for a flag's state; `since` stands in for a missing start. */
+export function foldBounds(
+  plan: Plan,
+  ctx: Pick<AssessContext, 'rolloutStartedAt' | 'stageStartedAt' | 'phase'>,
+  since: number,
+) {
+  const rolloutStart = ctx.rolloutStartedAt ?? since;
+  const stageStart = ctx.stageStartedAt ?? rolloutStart;
+  const drift = ctx.phase === 'completed' && (plan.rollout?.holdback ?? 0) > 0;
+  const from = Math.floor((drift ? stageStart : rolloutStart) / minuteMs) * minuteMs;
+  return { rolloutStart, stageStart, drift, from };
+}
 
 /**
  * What the guardrail tests fold: the intervals from the rollout start (or the last resume), or from completion
@@ -52,10 +77,7 @@ export function foldWindow(
   ctx: Pick<AssessContext, 'rolloutStartedAt' | 'stageStartedAt' | 'phase'>,
   since: number,
 ) {
-  const rolloutStart = ctx.rolloutStartedAt ?? since;
-  const stageStart = ctx.stageStartedAt ?? rolloutStart;
-  const drift = ctx.phase === 'completed' && (plan.rollout?.holdback ?? 0) > 0;
-  const from = Math.floor((drift ? stageStart : rolloutStart) / minuteMs) * minuteMs;
+  const { rolloutStart, stageStart, drift, from } = foldBounds(plan, ctx, since);
   return {
     window: intervals.filter((i) => i.start >= from),
     history: intervals.filter((i) => i.start + i.width <= rolloutStart),
@@ -64,41 +86,108 @@ export function foldWindow(
   };
 }
 
-export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verdict {
-  const intervals = toIntervals(series).filter((i) => i.start <= ctx.now);
-  const { window, history, drift, stageStart } = foldWindow(plan, intervals, ctx, series.since);
+/** A flag's assessment as running state: every guardrail's fold, the stage's traffic, the last signal seen. */
+export interface FlagFold {
+  /** What the state was folded under (plan checksum, window start, rollout start, mode): another key, another fold. */
+  key: string;
+  /** Every interval ending at or before this is folded in. */
+  foldedUntil: number;
+  streams: Array<{ key: string; alpha: number; fold: GuardrailFold }>;
+  /** Window intervals folded so far. */
+  windowIntervals: number;
+  /** Start of the newest interval with any signal. */
+  lastSignal: number;
+  /** Units of the current stage's whole minutes (from `from`), in requests and in exposures. */
+  stage: { from: number; traffic: TrafficSums };
+}
 
-  const rollout = plan.rollout;
-  const guardrails = rollout?.guardrails ?? [];
-  // Bonferroni by kind (guardrailWeight): the family of guardrails keeps the plan's α.
-  const alphas = guardrails.length ? splitAlpha(rollout?.alpha ?? 0.01, guardrails.map(guardrailWeight)) : [];
-  const whole = guardrails.map((g, index) =>
-    assessGuardrail(g, index, {
-      ...budgetOf(g, alphas[index] ?? 0.01, assessDefaults.driftArl0Intervals),
-      intervals: window,
-      history,
-      drift,
-    }),
-  );
-  // A `by:` guardrail's test also runs per segment value, on that value's signals (src/health/segments.ts).
-  const verdicts = [
-    ...whole,
-    ...assessSegments(plan, series, {
-      now: ctx.now,
-      alphas,
-      driftArl0Intervals: assessDefaults.driftArl0Intervals,
-      fold: (segment) => foldWindow(plan, segment, ctx, series.since),
-      whole,
-    }),
-  ];
+/** A guardrail's stream key: opaque to the fold, unique per derived guardrail. */
+export const streamKey = (g: Guardrail, index: number): string => `${index}:${guardrailName(g)}`;
 
-  // A minute that straddles the stage start mixes two splits: the split and the exposure count whole minutes after it.
-  const stage = intervals.filter((i) => i.start >= ceilMinute(stageStart));
-  const traffic = trafficOf(stage);
-  const lastSignal = intervals.reduce(
-    (last, i) => (hasSignal(i) ? Math.max(last, i.start) : last),
-    -Infinity,
+const ceilMinute = (t: number) => Math.ceil(t / minuteMs) * minuteMs;
+
+/**
+ * The fold before any interval: tests set up from control's history among `known` (every interval read, up to
+ * now). `scratch`: the caller folds exactly `known` next, so a test that needs all of it up front can start.
+ */
+export function startFold(
+  plan: Plan,
+  ctx: AssessContext,
+  since: number,
+  known: readonly Interval[],
+  scratch: boolean,
+  key = '',
+): FlagFold {
+  const { window, history, drift, stageStart } = foldWindow(plan, known, ctx, since);
+  const guardrails = plan.rollout?.guardrails ?? [];
+  const alphas = alphasOf(plan);
+  const setup = { history, drift };
+  return {
+    key,
+    foldedUntil: Number.NEGATIVE_INFINITY,
+    streams: guardrails.map((g, index) => {
+      const budget = budgetOf(g, alphas[index] ?? 0.01, assessDefaults.driftArl0Intervals);
+      return {
+        key: streamKey(g, index),
+        alpha: budget.alpha,
+        fold: startGuardrail(g, { ...setup, ...budget }, { window, scratch }),
+      };
+    }),
+    windowIntervals: 0,
+    lastSignal: Number.NEGATIVE_INFINITY,
+    stage: { from: ceilMinute(stageStart), traffic: emptyTraffic() },
+  };
+}
+
+/** True when some guardrail can only be folded from scratch. */
+export const unfoldable = (fold: FlagFold): boolean => fold.streams.some((s) => s.fold.kind === 'unfoldable');
+
+/**
+ * Folds `intervals` (in time order, all after what is folded already) into a new fold; the old one is left
+ * as it was. Null when an interval changes what a test fixed up front: fold from scratch then.
+ */
+export function advanceFold(
+  plan: Plan,
+  fold: FlagFold,
+  intervals: readonly Interval[],
+  ctx: Pick<AssessContext, 'rolloutStartedAt' | 'stageStartedAt' | 'phase'>,
+  since: number,
+): FlagFold | null {
+  const { from } = foldBounds(plan, ctx, since);
+  const guardrails = plan.rollout?.guardrails ?? [];
+  const streams = fold.streams.map((s) => ({ ...s }));
+  let { windowIntervals, lastSignal } = fold;
+  const traffic = { ...fold.stage.traffic };
+  for (const i of intervals) {
+    if (hasSignal(i)) lastSignal = Math.max(lastSignal, i.start);
+    // A minute that straddles the stage start mixes two splits: the split and the exposure count whole minutes after it.
+    if (i.start >= fold.stage.from) addTraffic(traffic, i);
+    if (i.start < from) continue;
+    windowIntervals++;
+    for (let k = 0; k < streams.length; k++) {
+      const s = streams[k] as FlagFold['streams'][number];
+      const next = stepGuardrail(guardrails[k] as Guardrail, s.fold, i);
+      if (!next) return null;
+      s.fold = next;
+    }
+  }
+  return { ...fold, streams, windowIntervals, lastSignal, stage: { from: fold.stage.from, traffic } };
+}
+
+/** The verdict a fold stands for at `ctx.now`; `late` counts signals that came for minutes already folded. */
+export function judgeFold(plan: Plan, fold: FlagFold, ctx: AssessContext, late = 0): Verdict {
+  const guardrails = plan.rollout?.guardrails ?? [];
+  const { drift } = foldBounds(plan, ctx, 0);
+  const verdicts = fold.streams.map((s, index) =>
+    judgeGuardrail(
+      guardrails[index] as Guardrail,
+      index,
+      s.fold,
+      { alpha: s.alpha, drift },
+      fold.windowIntervals,
+    ),
   );
+  const traffic = trafficUnits(fold.stage.traffic);
   return {
     at: ctx.now,
     status: worstStatus(verdicts.filter((v) => !v.advisory).map((v) => v.status)),
@@ -109,7 +198,37 @@ export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verd
       controlRequests: traffic.control,
       since: ctx.stageStartedAt,
     },
-    stale: ctx.now - lastSignal > (ctx.staleAfterMs ?? assessDefaults.staleAfterMs),
+    stale: ctx.now - fold.lastSignal > (ctx.staleAfterMs ?? assessDefaults.staleAfterMs),
+    late,
+  };
+}
+
+/** Bonferroni by kind (guardrailWeight): the family of guardrails keeps the plan's α. */
+function alphasOf(plan: Plan): number[] {
+  const guardrails = plan.rollout?.guardrails ?? [];
+  return guardrails.length ? splitAlpha(plan.rollout?.alpha ?? 0.01, guardrails.map(guardrailWeight)) : [];
+}
+
+/** The verdict from scratch: every interval of the series folded from the first. */
+export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verdict {
+  const intervals = toIntervals(series).filter((i) => i.start <= ctx.now);
+  const start = startFold(plan, ctx, series.since, intervals, true);
+  const fold = advanceFold(plan, start, intervals, ctx, series.since) as FlagFold;
+  const verdict = judgeFold(plan, fold, ctx);
+  // A `by:` guardrail's test also runs per segment value, on that value's signals (src/health/segments.ts).
+  const segments = assessSegments(plan, series, {
+    now: ctx.now,
+    alphas: alphasOf(plan),
+    driftArl0Intervals: assessDefaults.driftArl0Intervals,
+    fold: (segment) => foldWindow(plan, segment, ctx, series.since),
+    whole: verdict.guardrails,
+  });
+  if (!segments.length) return verdict;
+  const guardrails = [...verdict.guardrails, ...segments];
+  return {
+    ...verdict,
+    guardrails,
+    status: worstStatus(guardrails.filter((v) => !v.advisory).map((v) => v.status)),
   };
 }
 
@@ -119,7 +238,7 @@ function hasSignal(i: Interval): boolean {
   );
 }
 
-function srm(plan: Plan, traffic: ReturnType<typeof trafficOf>, percent: number): SrmVerdict {
+function srm(plan: Plan, traffic: ReturnType<typeof trafficUnits>, percent: number): SrmVerdict {
   // Constraints send ineligible users to control, so the configured percent no longer predicts the split.
   if (plan.constraints.length > 0) {
     return {

@@ -65,27 +65,39 @@ export function toIntervals(series: FlagSeries): Interval[] {
   return [...byKey.values()].sort((a, b) => a.start - b.start || a.width - b.width);
 }
 
+/** Units per arm in requests (what senders report) and in SDK exposures, summed over intervals. */
+export interface TrafficSums {
+  requestsT: number;
+  requestsC: number;
+  exposuresT: number;
+  exposuresC: number;
+}
+
+export const emptyTraffic = (): TrafficSums => ({ requestsT: 0, requestsC: 0, exposuresT: 0, exposuresC: 0 });
+
+export function addTraffic(into: TrafficSums, i: Interval): void {
+  into.requestsT += i.treatment.errors.count;
+  into.requestsC += i.control.errors.count;
+  into.exposuresT += i.treatment.exposures.count;
+  into.exposuresC += i.control.exposures.count;
+}
+
 /** Requests if the sender reported any, else SDK exposures: the units the split and the exposure are counted in. */
+export function trafficUnits(t: TrafficSums): { treatment: number; control: number; unit: string } {
+  return t.requestsT + t.requestsC > 0
+    ? { treatment: t.requestsT, control: t.requestsC, unit: 'requests' }
+    : { treatment: t.exposuresT, control: t.exposuresC, unit: 'exposures' };
+}
+
+/** Requests if the sender reported any, else SDK exposures, over some intervals. */
 export function trafficOf(intervals: readonly Interval[]): {
   treatment: number;
   control: number;
   unit: string;
 } {
-  let requests = { treatment: 0, control: 0 };
-  let exposures = { treatment: 0, control: 0 };
-  for (const i of intervals) {
-    requests = {
-      treatment: requests.treatment + i.treatment.errors.count,
-      control: requests.control + i.control.errors.count,
-    };
-    exposures = {
-      treatment: exposures.treatment + i.treatment.exposures.count,
-      control: exposures.control + i.control.exposures.count,
-    };
-  }
-  return requests.treatment + requests.control > 0
-    ? { ...requests, unit: 'requests' }
-    : { ...exposures, unit: 'exposures' };
+  const sums = emptyTraffic();
+  for (const i of intervals) addTraffic(sums, i);
+  return trafficUnits(sums);
 }
 
 /** One arm's histogram over some intervals, as ascending bounds and per-bucket counts. */
@@ -94,6 +106,11 @@ export function mergedHistogram(intervals: readonly Interval[], side: Side) {
   for (const i of intervals) {
     for (const [le, n] of i[side].histogram) merged.set(le, (merged.get(le) ?? 0) + n);
   }
+  return sortedHistogram(merged);
+}
+
+/** Counts per upper bound as ascending bounds and per-bucket counts. */
+export function sortedHistogram(merged: ReadonlyMap<number, number>) {
   const bounds = [...merged.keys()].sort((a, b) => a - b);
   return { bounds, counts: bounds.map((b) => merged.get(b) ?? 0), cumulative: false as const };
 }

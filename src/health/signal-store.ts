@@ -111,6 +111,18 @@ export function createSignalStore(db: SqlDb) {
     { buckets: 'signal_segment_buckets', histograms: 'signal_segment_histograms' },
     true,
   );
+  const upsertLate = db.prepare(
+    `INSERT INTO signal_late (flag, start, metric, arm, le, count, sum, writes) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+     ON CONFLICT (flag, start, metric, arm, le) DO UPDATE SET
+       count = count + excluded.count, sum = sum + excluded.sum, writes = writes + 1`,
+  );
+  const lateSince = db.prepare<[string, number], { late: number | null }>(
+    `SELECT SUM(writes) AS late FROM signal_late WHERE flag = ? AND start >= ? AND metric <> 'histogram'`,
+  );
+  const foldedUntil = db.prepare<[], { flag: string; until: number }>(
+    'SELECT flag, MIN(folded_until) AS until FROM fold_state GROUP BY flag',
+  );
+  const dropOldLate = db.prepare('DELETE FROM signal_late WHERE start < ?');
   const segmentKnown = db.prepare<[string, string], { n: number }>(
     'SELECT 1 AS n FROM signal_segments WHERE flag = ? AND segment = ?',
   );
@@ -136,8 +148,26 @@ export function createSignalStore(db: SqlDb) {
     return segment;
   };
 
+  /**
+   * Per flag, the end of the last minute an assessment has taken in (set before it reads): signals for a minute
+   * ending at or before it are late. Loaded from the stored fold states, so a restart keeps the line.
+   */
+  const frozen = new Map(foldedUntil.all().map((r) => [r.flag, r.until]));
+  // Per flag, how many values this connection stored: an on-demand verdict is good until the count moves.
+  const written = new Map<string, number>();
+  const late = (flag: string, start: number) => {
+    written.set(flag, (written.get(flag) ?? 0) + 1);
+    const until = frozen.get(flag);
+    return until !== undefined && start + minuteMs <= until;
+  };
+
   const writer: BatchWriter = {
+    // A late value is kept apart whole: neither the whole population's buckets nor its segment's take it.
     bucket: (flag, start, metric, arm, count, sum, sumsq, segment) => {
+      if (late(flag, start)) {
+        upsertLate.run(flag, start, metric, arm, 0, count, sum);
+        return;
+      }
       whole.upsertBucket.run(flag, start, metric, arm, count, sum, sumsq);
       if (segment === undefined) return;
       const stored = storedSegment(flag, segment, start);
@@ -145,6 +175,10 @@ export function createSignalStore(db: SqlDb) {
     },
     // Empty buckets are stored too: they tell the next bucket up where it starts (limits between bounds).
     histogram: (flag, start, arm, le, count, segment) => {
+      if (late(flag, start)) {
+        upsertLate.run(flag, start, 'histogram', arm, le, count, 0);
+        return;
+      }
       whole.upsertHistogram.run(flag, start, arm, le, count);
       if (segment === undefined) return;
       segments.upsertHistogram.run(flag, start, storedSegment(flag, segment, start), arm, le, count);
@@ -158,6 +192,7 @@ export function createSignalStore(db: SqlDb) {
     const pruned = whole.prune(rawCutoff, oldCutoff);
     segments.prune(rawCutoff, oldCutoff);
     forgetSegments.run(oldCutoff);
+    dropOldLate.run(oldCutoff);
     return pruned;
   });
 
@@ -185,6 +220,21 @@ export function createSignalStore(db: SqlDb) {
         points: segments.points.all(flag, since) as SegmentSeries['points'],
         histograms: segments.histogramPoints.all(flag, since) as SegmentSeries['histograms'],
       };
+    },
+    /**
+     * From now on, signals for `flag` in minutes ending at or before `until` are late: stored apart and counted,
+     * never added to the buckets an assessment has already folded. Only moves forward.
+     */
+    freeze(flag: string, until: number): void {
+      if (!(until <= (frozen.get(flag) ?? Number.NEGATIVE_INFINITY))) frozen.set(flag, until);
+    },
+    /** Signal values stored for `flag` through this store since it was created (late ones included). */
+    writes(flag: string): number {
+      return written.get(flag) ?? 0;
+    },
+    /** Late signal values for `flag` in minutes starting at or after `since`. */
+    late(flag: string, since: number): number {
+      return Number(lateSince.get(flag, since)?.late ?? 0);
     },
     /** Rolls minute buckets older than the raw retention into hours and drops everything past retention. */
     prune(now: number, retention: Retention): { rolledUp: number; rawDropped: number; dropped: number } {

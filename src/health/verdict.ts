@@ -46,6 +46,11 @@ export interface Verdict {
   exposure: { treatmentRequests: number; controlRequests: number; since: number | null };
   /** True when no signal arrived for this flag within the staleness window: hold, never promote. */
   stale: boolean;
+  /**
+   * Signal values that arrived for minutes this flag's assessment had already folded in (see the settle lag):
+   * stored apart and counted here, never folded in afterwards, so history does not rewrite itself.
+   */
+  late?: number;
   /** Set when a pulled source (Prometheus) failed or came back empty: hold, never promote, with this reason. */
   sourceProblem?: string;
 }

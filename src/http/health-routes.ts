@@ -71,10 +71,11 @@ export function createHealthRoutes(deps: {
     const q = query(c, healthQuery);
     const flag = controller.requireFlag(c.req.param('name'));
     const now = controller.clock();
-    const { verdict, series } = flagHealth.check(flag, now);
+    // The verdict the last tick produced (never a fold on this thread for a ticked flag); the series is for show.
+    const verdict = flagHealth.assess(flag, now);
     const since =
       q.since === undefined ? now - 3_600_000 : typeof q.since === 'number' ? q.since : Date.parse(q.since);
-    const shown: FlagSeries = since >= series.since ? series : signalStore.series(flag.plan.name, since);
+    const shown: FlagSeries = signalStore.series(flag.plan.name, since);
     return c.json({
       flag: flag.plan.name,
       phase: flag.state.phase,

@@ -5,6 +5,7 @@ import { advisoryLocks, takeTurns } from '../db/postgres.ts';
 import { dialectOf, type SqlDb } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { planChecksum } from '../plans/checksum.ts';
 import { loadPlanDir } from '../plans/load.ts';
 import type { Plan } from '../plans/schema.ts';
 import { formatProblem, type Problem, type SourcedPlan } from '../plans/validate.ts';
@@ -210,9 +211,7 @@ export function createController(deps: {
     const added: string[] = [];
     const changed: string[] = [];
     const removed: string[] = [];
-    const checksums = loaded.map(({ plan }) =>
-      createHash('sha256').update(JSON.stringify(plan)).digest('hex'),
-    );
+    const checksums = loaded.map(({ plan }) => planChecksum(plan));
     loadedFolder = createHash('sha256')
       .update(
         loaded

@@ -310,3 +310,10 @@ export function guardrailSentence(plan: Plan, v: GuardrailVerdict): string {
   }
   return `${v.name}: ${statusWords[v.status]}, ${describeEvidence(guardrailOf(plan, v), v)}`;
 }
+
+/** Signals that came for minutes already assessed, in words; empty when there were none. */
+export function lateNote(late: number): string {
+  if (!(late > 0)) return '';
+  const values = late === 1 ? 'signal value' : 'signal values';
+  return `${count(late)} ${values} arrived for minutes already assessed: stored apart, not counted`;
+}

@@ -8,6 +8,7 @@ import {
   exposureReason,
   inconclusiveReason,
   insufficientReason,
+  lateNote,
   promotionReason,
   regressionReason,
   srmReason,
@@ -41,6 +42,19 @@ const priority: Record<Intent['kind'], number> = { rollback: 0, 'step-back': 1, 
  * consider progress. Waits are measured from the persisted stage start, never from a timer.
  */
 export function reconcile(plan: Plan, state: FlagState, verdict: Verdict, now: number): ReconcileResult {
+  const result = decide(plan, state, verdict, now);
+  const note = lateNote(verdict.late ?? 0);
+  if (!note || !result.changed) return result;
+  // A decision taken while signals came late says so: the numbers it quotes leave those out.
+  const reason = `${result.decision.reason}; ${note}`;
+  const next =
+    result.next.phaseReason === result.decision.reason
+      ? { ...result.next, phaseReason: reason }
+      : result.next;
+  return { ...result, next, decision: { ...result.decision, reason } };
+}
+
+function decide(plan: Plan, state: FlagState, verdict: Verdict, now: number): ReconcileResult {
   const rollout = plan.rollout;
   if (!rollout) return none(state, 'the plan has no rollout');
   if (!state.enabled) return none(state, 'the flag is disabled (kill switch); the rollout does not advance');

@@ -24,7 +24,8 @@ describe('the serving thread during a tick', () => {
     }
     const config = testConfig({ flagsDir });
     const now = Date.now();
-    const rg = createRollgate(config, { log: silentLogger, clock: () => now });
+    let clockNow = now;
+    const rg = createRollgate(config, { log: silentLogger, clock: () => clockNow });
     stops.push(() => rg.stop());
     const { url } = await rg.start();
     await rg.scheduler.stop(); // ticks only when the test says
@@ -66,5 +67,31 @@ describe('the serving thread during a tick', () => {
     expect(report.flags).toHaveLength(flags);
     expect(report.flags.every((f) => !f.error)).toBe(true);
     expect(answeredDuringTick).toBeGreaterThan(0);
+
+    // Once the rollout start has settled, a tick stores every flag's fold and the next goes on from it.
+    clockNow = now + 3 * 60_000;
+    await rg.scheduler.tick();
+    const folded = rg.db.prepare('SELECT COUNT(DISTINCT flag) AS n FROM fold_state').get() as { n: number };
+    expect(folded.n).toBe(flags);
+    clockNow += 1000;
+    let secondDone = false;
+    const second = rg.scheduler.tick().then((r) => {
+      secondDone = true;
+      return r;
+    });
+    let answeredDuringSecond = 0;
+    while (!secondDone) {
+      await poll();
+      if (!secondDone) answeredDuringSecond++;
+    }
+    expect((await second).flags.every((f) => !f.error)).toBe(true);
+    expect(answeredDuringSecond + answeredDuringTick).toBeGreaterThan(0);
+    // What the thread's folds say is what folding from scratch on this thread says.
+    for (const i of [0, 37, 99]) {
+      const flag = rg.controller.requireFlag(`load.f${i}`);
+      expect(rg.scheduler.latest(flag.plan.name)?.verdict).toEqual(
+        rg.flagHealth.check(flag, clockNow).verdict,
+      );
+    }
   }, 120_000);
 });
