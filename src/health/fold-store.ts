@@ -69,7 +69,7 @@ export type FoldStore = ReturnType<typeof createFoldStore>;
 
 export function createFoldStore(db: SqlDb) {
   const all = db.prepare<[], FoldRow>(
-    'SELECT flag, stream, valid_key AS validKey, folded_until AS foldedUntil, state FROM fold_state',
+    'SELECT flag, stream, valid_key AS "validKey", folded_until AS "foldedUntil", state FROM fold_state',
   );
   const clear = db.prepare('DELETE FROM fold_state WHERE flag = ?');
   const insert = db.prepare(

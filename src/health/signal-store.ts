@@ -114,7 +114,8 @@ export function createSignalStore(db: SqlDb) {
   const upsertLate = db.prepare(
     `INSERT INTO signal_late (flag, start, metric, arm, le, count, sum, writes) VALUES (?, ?, ?, ?, ?, ?, ?, 1)
      ON CONFLICT (flag, start, metric, arm, le) DO UPDATE SET
-       count = count + excluded.count, sum = sum + excluded.sum, writes = writes + 1`,
+       count = signal_late.count + excluded.count, sum = signal_late.sum + excluded.sum,
+       writes = signal_late.writes + 1`,
   );
   const lateSince = db.prepare<[string, number], { late: number | null }>(
     `SELECT SUM(writes) AS late FROM signal_late WHERE flag = ? AND start >= ? AND metric <> 'histogram'`,

@@ -5,6 +5,7 @@ import { createAlertStore, type Episode } from '../../src/alerts/alert-store.ts'
 import { createAuditStore } from '../../src/audit/audit-store.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { dialectOf } from '../../src/db/sql.ts';
+import { createFoldStore } from '../../src/health/fold-store.ts';
 import { createIdempotencyStore } from '../../src/health/idempotency-store.ts';
 import { hourMs, minuteMs } from '../../src/health/series.ts';
 import { createSignalStore } from '../../src/health/signal-store.ts';
@@ -399,5 +400,30 @@ describe.each(backends)('stores on $name', (backend) => {
     expect(audits.unplanned(t0)).toEqual([
       { flag: 'ghost', evaluations: 7, firstSeen: t0, lastSeen: t0 + 10 },
     ]);
+  });
+
+  it("replaces a flag's fold rows whole, and keeps signals for frozen minutes apart as late", async () => {
+    const { db } = await open();
+    const folds = createFoldStore(db);
+    const row = (stream: string, foldedUntil: number) => ({
+      flag: 'f',
+      stream,
+      validKey: 'k1',
+      foldedUntil,
+      state: '{}',
+    });
+    folds.save([row('*', t0), row('0:errors', t0)], t0);
+    folds.save([row('*', t0 + minuteMs)], t0 + minuteMs);
+    expect(folds.load()).toEqual([row('*', t0 + minuteMs)]);
+
+    const store = createSignalStore(db);
+    store.freeze('f', t0 + minuteMs);
+    store.writeBatch((w) => {
+      w.bucket('f', t0, 'errors', 'treatment', 10, 1, null);
+      w.bucket('f', t0, 'errors', 'treatment', 10, 2, null);
+      w.bucket('f', t0 + 5 * minuteMs, 'errors', 'treatment', 10, 3, null);
+    });
+    expect(store.late('f', t0)).toBe(2);
+    expect(store.series('f', t0).points.map((p) => [p.start, p.sum])).toEqual([[t0 + 5 * minuteMs, 3]]);
   });
 });
