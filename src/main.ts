@@ -444,6 +444,8 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         const check = () => {
           try {
             if (served.latestEventId() !== served.current().revision) served.refresh();
+            // What the leader folded for good: signals this replica takes for those minutes are late, not lost.
+            if (!replicas.leading()) signals.store.reloadFrozen();
             folderCheck();
           } catch (err) {
             storage.fault(err);

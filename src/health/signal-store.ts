@@ -154,6 +154,9 @@ export function createSignalStore(db: SqlDb) {
    * ending at or before it are late. Loaded from the stored fold states, so a restart keeps the line.
    */
   const frozen = new Map(foldedUntil.all().map((r) => [r.flag, r.until]));
+  const freeze = (flag: string, until: number): void => {
+    if (!(until <= (frozen.get(flag) ?? Number.NEGATIVE_INFINITY))) frozen.set(flag, until);
+  };
   // Per flag, how many values this connection stored: an on-demand verdict is good until the count moves.
   const written = new Map<string, number>();
   const late = (flag: string, start: number) => {
@@ -226,8 +229,13 @@ export function createSignalStore(db: SqlDb) {
      * From now on, signals for `flag` in minutes ending at or before `until` are late: stored apart and counted,
      * never added to the buckets an assessment has already folded. Only moves forward.
      */
-    freeze(flag: string, until: number): void {
-      if (!(until <= (frozen.get(flag) ?? Number.NEGATIVE_INFINITY))) frozen.set(flag, until);
+    freeze,
+    /**
+     * Moves each line up to what the stored fold states say: a replica that does not lead (so never assesses)
+     * learns what the leader has folded for good, and keeps later signals for those minutes apart as late.
+     */
+    reloadFrozen(): void {
+      for (const r of foldedUntil.all()) freeze(r.flag, r.until);
     },
     /** Signal values stored for `flag` through this store since it was created (late ones included). */
     writes(flag: string): number {

@@ -426,4 +426,22 @@ describe.each(backends)('stores on $name', (backend) => {
     expect(store.late('f', t0)).toBe(2);
     expect(store.series('f', t0).points.map((p) => [p.start, p.sum])).toEqual([[t0 + 5 * minuteMs, 3]]);
   });
+
+  it('tells a replica that does not assess which minutes the leader folded, so its signals for them are late', async () => {
+    const d = await open();
+    const follower = createSignalStore(d.connect());
+    const foldedUntil = t0 + 2 * minuteMs;
+    createFoldStore(d.db).save([{ flag: 'f', stream: '*', validKey: 'k', foldedUntil, state: '{}' }], t0);
+    follower.reloadFrozen();
+    follower.writeBatch((w) => {
+      w.bucket('f', t0 + minuteMs, 'errors', 'control', 10, 1, null);
+      w.bucket('f', foldedUntil, 'errors', 'control', 10, 2, null);
+    });
+    expect(follower.late('f', t0)).toBe(1);
+    expect(
+      createSignalStore(d.db)
+        .series('f', t0)
+        .points.map((p) => [p.start, p.sum]),
+    ).toEqual([[foldedUntil, 2]]);
+  });
 });
