@@ -18,7 +18,7 @@ import {
   toIntervals,
   trafficUnits,
 } from './intervals.ts';
-import { assessSegments, budgetOf } from './segments.ts';
+import { budgetOf, foldSegments, judgeSegments, type SegmentFolds, type SegmentSetup } from './segments.ts';
 import { type FlagSeries, minuteMs } from './series.ts';
 import { type SrmVerdict, type Verdict, worstStatus } from './verdict.ts';
 
@@ -99,6 +99,8 @@ export interface FlagFold {
   lastSignal: number;
   /** Units of the current stage's whole minutes (from `from`), in requests and in exposures. */
   stage: { from: number; traffic: TrafficSums };
+  /** A plan with a `by:` guardrail: each tested segment's stream, folded from that segment's own intervals. */
+  segments?: SegmentFolds;
 }
 
 /** A guardrail's stream key: opaque to the fold, unique per derived guardrail. */
@@ -187,11 +189,15 @@ export function judgeFold(plan: Plan, fold: FlagFold, ctx: AssessContext, late =
       fold.windowIntervals,
     ),
   );
+  // A `by:` guardrail's test also runs per segment value, on that value's signals (src/health/segments.ts).
+  const all = fold.segments
+    ? [...verdicts, ...judgeSegments(plan, fold.segments, drift, verdicts)]
+    : verdicts;
   const traffic = trafficUnits(fold.stage.traffic);
   return {
     at: ctx.now,
-    status: worstStatus(verdicts.filter((v) => !v.advisory).map((v) => v.status)),
-    guardrails: verdicts,
+    status: worstStatus(all.filter((v) => !v.advisory).map((v) => v.status)),
+    guardrails: all,
     srm: srm(plan, traffic, ctx.percent),
     exposure: {
       treatmentRequests: traffic.treatment,
@@ -209,27 +215,29 @@ function alphasOf(plan: Plan): number[] {
   return guardrails.length ? splitAlpha(plan.rollout?.alpha ?? 0.01, guardrails.map(guardrailWeight)) : [];
 }
 
+/** How a flag's segment streams start and fold: its α shares, the window it folds, up to now. */
+export function segmentSetup(
+  plan: Plan,
+  ctx: Pick<AssessContext, 'now' | 'rolloutStartedAt' | 'stageStartedAt' | 'phase'>,
+  since: number,
+): SegmentSetup {
+  return {
+    now: ctx.now,
+    alphas: alphasOf(plan),
+    driftArl0Intervals: assessDefaults.driftArl0Intervals,
+    fold: (segment) => foldWindow(plan, segment, ctx, since),
+    from: foldBounds(plan, ctx, since).from,
+  };
+}
+
 /** The verdict from scratch: every interval of the series folded from the first. */
 export function assess(plan: Plan, series: FlagSeries, ctx: AssessContext): Verdict {
   const intervals = toIntervals(series).filter((i) => i.start <= ctx.now);
   const start = startFold(plan, ctx, series.since, intervals, true);
   const fold = advanceFold(plan, start, intervals, ctx, series.since) as FlagFold;
-  const verdict = judgeFold(plan, fold, ctx);
-  // A `by:` guardrail's test also runs per segment value, on that value's signals (src/health/segments.ts).
-  const segments = assessSegments(plan, series, {
-    now: ctx.now,
-    alphas: alphasOf(plan),
-    driftArl0Intervals: assessDefaults.driftArl0Intervals,
-    fold: (segment) => foldWindow(plan, segment, ctx, series.since),
-    whole: verdict.guardrails,
-  });
-  if (!segments.length) return verdict;
-  const guardrails = [...verdict.guardrails, ...segments];
-  return {
-    ...verdict,
-    guardrails,
-    status: worstStatus(guardrails.filter((v) => !v.advisory).map((v) => v.status)),
-  };
+  if (series.segments)
+    fold.segments = foldSegments(plan, series.segments, segmentSetup(plan, ctx, series.since));
+  return judgeFold(plan, fold, ctx);
 }
 
 function hasSignal(i: Interval): boolean {

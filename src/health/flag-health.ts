@@ -9,13 +9,15 @@ import {
   type FlagFold,
   foldBounds,
   judgeFold,
+  segmentSetup,
   seriesStart,
   startFold,
   unfoldable,
 } from './assess.ts';
 import { type FoldRow, foldRows, foldsFromRows } from './fold-store.ts';
 import { addTraffic, emptyTraffic, type Interval, toIntervals } from './intervals.ts';
-import { type FlagSeries, minuteMs, minuteOf } from './series.ts';
+import { advanceSegments, foldSegments, type SegmentFolds } from './segments.ts';
+import { type FlagSeries, minuteMs, minuteOf, type SegmentSeries } from './series.ts';
 import type { SignalStore } from './signal-store.ts';
 import type { Verdict } from './verdict.ts';
 
@@ -103,7 +105,6 @@ export function createFoldingHealth(
 ) {
   const { store } = deps;
   const folds = foldsFromRows(deps.rows);
-  const scratch = createFlagHealth(deps);
   const read = (name: string, since: number, now: number): Interval[] =>
     toIntervals(store.series(name, since)).filter((i) => i.start <= now);
   const closed = (intervals: readonly Interval[], until: number) => {
@@ -119,13 +120,36 @@ export function createFoldingHealth(
     return { ...fold, stage: { from: stageFrom, traffic } };
   }
 
+  /**
+   * A flag's segment folds moved on by the segment intervals closed by `to` (next) and, on a copy, the open ones
+   * (shown); `fresh` holds the segment points from where the fold stands. Null: fold the flag from scratch.
+   */
+  function advanceSegmentFolds(
+    flag: AssessedFlag,
+    folds: SegmentFolds,
+    fresh: SegmentSeries,
+    ctx: AssessContext,
+    since: number,
+    to: number,
+    read?: SegmentSeries,
+  ): { next: SegmentFolds; shown: SegmentFolds } | null {
+    const setup = segmentSetup(flag.plan, ctx, since);
+    // A segment first seen now starts from the series start: its history is read once, then.
+    let full = read;
+    const history = () => {
+      full ??= store.segmentSeries(flag.plan.name, since);
+      return full;
+    };
+    const next = advanceSegments(flag.plan, folds, fresh, setup, history, (i) => i.start + i.width <= to);
+    const shown =
+      next && advanceSegments(flag.plan, next, fresh, setup, history, (i) => i.start + i.width > to);
+    return next && shown ? { next, shown } : null;
+  }
+
   function assessFlag(flag: AssessedFlag, now: number, until: number): { verdict: Verdict; rows: FoldRow[] } {
     const { plan } = flag;
-    // Per-segment tests (by:) are folded from scratch each tick, as before: their streams are not carried yet.
-    if (segmentFieldOf(plan) !== undefined) {
-      folds.delete(plan.name);
-      return { verdict: scratch.assess(flag, now), rows: [] };
-    }
+    // Per-segment tests (by:) are streams of the same fold, advanced with only their segment's new intervals.
+    const segmented = segmentFieldOf(plan) !== undefined;
     const ctx = contextOf(deps, flag, now);
     const since = seriesStart(ctx);
     const key = foldKey(plan, ctx, since);
@@ -133,18 +157,29 @@ export function createFoldingHealth(
     const { rolloutStart, stageStart } = foldBounds(plan, ctx, since);
     const stageFrom = Math.ceil(stageStart / minuteMs) * minuteMs;
     const before = folds.get(plan.name);
-    if (before && before.key === key) {
+    if (before && before.key === key && (!segmented || before.segments)) {
       const kept =
         before.stage.from === stageFrom ? before : restage(plan.name, before, stageFrom, since, now);
       const to = Math.max(until, kept.foldedUntil);
       const { done, open } = closed(read(plan.name, kept.foldedUntil, now), to);
       const next = advanceFold(plan, kept, done, ctx, since);
       const shown = next && advanceFold(plan, next, open, ctx, since);
-      if (next && shown) {
+      const segments =
+        kept.segments &&
+        advanceSegmentFolds(
+          flag,
+          kept.segments,
+          store.segmentSeries(plan.name, kept.foldedUntil),
+          ctx,
+          since,
+          to,
+        );
+      if (next && shown && (!kept.segments || segments)) {
         const moved = to > before.foldedUntil || kept !== before;
-        const fold = { ...next, foldedUntil: to };
+        const fold = { ...next, foldedUntil: to, ...(segments ? { segments: segments.next } : {}) };
         folds.set(plan.name, fold);
-        return { verdict: judgeFold(plan, shown, ctx, late), rows: moved ? foldRows(plan.name, fold) : [] };
+        const judged = segments ? { ...shown, segments: segments.shown } : shown;
+        return { verdict: judgeFold(plan, judged, ctx, late), rows: moved ? foldRows(plan.name, fold) : [] };
       }
     }
     // From scratch: the first tick, another key, or an interval that changed what a test fixed up front.
@@ -153,6 +188,12 @@ export function createFoldingHealth(
     const fromScratch = () => {
       const scratch = startFold(plan, ctx, since, intervals, true, key);
       const all = advanceFold(plan, scratch, intervals, ctx, since) as FlagFold;
+      if (segmented)
+        all.segments = foldSegments(
+          plan,
+          store.segmentSeries(plan.name, since),
+          segmentSetup(plan, ctx, since),
+        );
       return { verdict: judgeFold(plan, all, ctx, late), rows: [] };
     };
     // History runs to the rollout start: until that has closed, no fold is kept (nor for a test that needs all).
@@ -163,9 +204,25 @@ export function createFoldingHealth(
     const next = advanceFold(plan, start, done, ctx, since);
     const shown = next && advanceFold(plan, next, open, ctx, since);
     if (!next || !shown) return fromScratch();
-    const fold = { ...next, foldedUntil: until };
+    let fold: FlagFold = { ...next, foldedUntil: until };
+    let judged = shown;
+    if (segmented) {
+      const full = store.segmentSeries(plan.name, since);
+      const segments = advanceSegmentFolds(
+        flag,
+        { values: [], unnamed: false, streams: [] },
+        full,
+        ctx,
+        since,
+        until,
+        full,
+      );
+      if (!segments) return fromScratch();
+      fold = { ...fold, segments: segments.next };
+      judged = { ...shown, segments: segments.shown };
+    }
     folds.set(plan.name, fold);
-    return { verdict: judgeFold(plan, shown, ctx, late), rows: foldRows(plan.name, fold) };
+    return { verdict: judgeFold(plan, judged, ctx, late), rows: foldRows(plan.name, fold) };
   }
   return {
     /** The verdict at `now`, folding intervals that closed by `until` for good; and the rows to store, if any. */

@@ -1,10 +1,11 @@
 // Fold states as stored rows: one per (flag, stream), JSON that keeps ±Infinity; written on the serving thread from what the assessment thread folded.
 import type { SqlDb } from '../db/sql.ts';
 import type { FlagFold } from './assess.ts';
+import type { SegmentFolds, SegmentStream } from './segments.ts';
 
 export interface FoldRow {
   flag: string;
-  /** An opaque stream key (a guardrail's), or '*' for the flag's own totals. */
+  /** An opaque stream key (a guardrail's or a segment's), or '*' for the flag's own totals. */
   stream: string;
   validKey: string;
   foldedUntil: number;
@@ -29,10 +30,27 @@ export function foldRows(flag: string, fold: FlagFold): FoldRow[] {
     foldedUntil: fold.foldedUntil,
     state: encode(state),
   });
-  const { windowIntervals, lastSignal, stage } = fold;
+  const { windowIntervals, lastSignal, stage, segments } = fold;
+  // A `by:` plan's segment streams are rows of their own too; the head lists them and what they were folded under.
+  const segmentHead = segments
+    ? {
+        segments: {
+          values: segments.values,
+          unnamed: segments.unnamed,
+          streams: segments.streams.map((s) => s.key),
+        },
+      }
+    : {};
   return [
-    row(flagStream, { windowIntervals, lastSignal, stage, streams: fold.streams.map((s) => s.key) }),
+    row(flagStream, {
+      windowIntervals,
+      lastSignal,
+      stage,
+      streams: fold.streams.map((s) => s.key),
+      ...segmentHead,
+    }),
     ...fold.streams.map((s) => row(s.key, { alpha: s.alpha, fold: s.fold })),
+    ...(segments?.streams ?? []).map(({ key, ...s }) => row(key, s)),
   ];
 }
 
@@ -45,14 +63,19 @@ export function foldsFromRows(rows: readonly FoldRow[]): Map<string, FlagFold> {
     const head = flagRows.find((r) => r.stream === flagStream);
     if (!head || flagRows.some((r) => r.validKey !== head.validKey || r.foldedUntil !== head.foldedUntil))
       continue;
-    const totals = decode(head.state) as Omit<FlagFold, 'key' | 'foldedUntil' | 'streams'> & {
+    const totals = decode(head.state) as Omit<FlagFold, 'key' | 'foldedUntil' | 'streams' | 'segments'> & {
       streams: string[];
+      segments?: Omit<SegmentFolds, 'streams'> & { streams: string[] };
     };
-    const streams = totals.streams.map((key) => {
+    const stream = <T>(key: string): (T & { key: string }) | null => {
       const r = flagRows.find((x) => x.stream === key);
-      return r ? { key, ...(decode(r.state) as Omit<FlagFold['streams'][number], 'key'>) } : null;
-    });
-    if (streams.some((s) => s === null)) continue;
+      return r ? { key, ...(decode(r.state) as T) } : null;
+    };
+    const streams = totals.streams.map((key) => stream<Omit<FlagFold['streams'][number], 'key'>>(key));
+    const segmentStreams = (totals.segments?.streams ?? []).map((key) =>
+      stream<Omit<SegmentStream, 'key'>>(key),
+    );
+    if (streams.some((s) => s === null) || segmentStreams.some((s) => s === null)) continue;
     folds.set(flag, {
       key: head.validKey,
       foldedUntil: head.foldedUntil,
@@ -60,6 +83,15 @@ export function foldsFromRows(rows: readonly FoldRow[]): Map<string, FlagFold> {
       windowIntervals: totals.windowIntervals,
       lastSignal: totals.lastSignal,
       stage: totals.stage,
+      ...(totals.segments
+        ? {
+            segments: {
+              values: totals.segments.values,
+              unnamed: totals.segments.unnamed,
+              streams: segmentStreams as SegmentStream[],
+            },
+          }
+        : {}),
     });
   }
   return folds;

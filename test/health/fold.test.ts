@@ -9,6 +9,7 @@ import { openDb } from '../../src/db/open.ts';
 import { closedBefore, createFlagHealth, createFoldingHealth } from '../../src/health/flag-health.ts';
 import { createFoldStore } from '../../src/health/fold-store.ts';
 import { createSignalIngest } from '../../src/health/ingest.ts';
+import { segmentStreamKey } from '../../src/health/segments.ts';
 import type { SignalRecord } from '../../src/health/signal-schema.ts';
 import type { Verdict } from '../../src/health/verdict.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -51,12 +52,24 @@ function runTwins(opts: {
   const clock = () => now;
   let folding = open(path.join(dir, 'incremental.db'), clock);
   const scratch = open(path.join(dir, 'scratch.db'), clock);
-  const health = () =>
-    createFoldingHealth({
-      store: folding.signals.store,
+  // Segment points each tick reads from the incremental side's store: what folding them costs.
+  const segmentReads: number[] = [];
+  const health = () => {
+    const store = folding.signals.store;
+    return createFoldingHealth({
+      store: {
+        ...store,
+        segmentSeries(flag: string, since: number) {
+          const read = store.segmentSeries(flag, since);
+          segmentReads[segmentReads.length - 1] =
+            (segmentReads.at(-1) ?? 0) + read.points.length + read.histograms.length;
+          return read;
+        },
+      },
       rows: folding.folds.load(),
       historyMs: opts.historyMs,
     });
+  };
   let incremental = health();
   const fromScratch = createFlagHealth({ store: scratch.signals.store, historyMs: opts.historyMs });
 
@@ -106,6 +119,7 @@ function runTwins(opts: {
     }
     if (!['progressing', 'completed'].includes(states.a.phase)) break;
     const until = closedBefore(now, settleMs);
+    segmentReads.push(0);
     folding.signals.store.freeze(plan.name, until);
     scratch.signals.store.freeze(plan.name, until);
     const a = incremental.assess(
@@ -132,11 +146,21 @@ function runTwins(opts: {
       states[k] = { ...result.next, updatedAt: now };
     }
   }
+  const stored = folding.folds.load();
   folding.db.close();
   scratch.db.close();
   fs.rmSync(dir, { recursive: true, force: true });
   expect(decisions.a).toEqual(decisions.b);
-  return { decisions: decisions.a, ticks, late, verdicts, refoldsSaved, phase: states.a.phase };
+  return {
+    decisions: decisions.a,
+    ticks,
+    late,
+    verdicts,
+    refoldsSaved,
+    phase: states.a.phase,
+    stored,
+    segmentReads,
+  };
 }
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/replay');
@@ -304,5 +328,111 @@ describe('folding once', () => {
     expect(seeking.refoldsSaved).toBeLessThan(seeking.ticks);
     expect(ticks).toBeGreaterThan(300);
     expect([...actions].sort()).toEqual(expect.arrayContaining(['complete', 'promote', 'rollback']));
+  });
+
+  it('carries per-segment streams (by:) in the fold: each tick folds only their new minutes', () => {
+    const segmentPlan = parsePlanText(
+      `name: fold.regions
+description: d
+owner: o
+type: release
+rollout:
+  stages: [{ percent: 20, bake: 30m }, { percent: 50, bake: 30m }, { percent: 100 }]
+  holdback: 5
+  guardrails:
+    - { metric: errors, worse: higher, by: region, maxSegments: 3 }
+    - { metric: latency, worse: higher, quantile: 0.95, by: region, maxSegments: 3 }
+`,
+      'regions.yaml',
+    );
+    if (!segmentPlan.ok) throw new Error('plan');
+    const start = Date.parse('2026-11-04T08:00:00Z');
+    const minutes = 200;
+    /** eu and us from the first minute, ap (a test of its own) from minute 40, sa and za (pooled) from 70 and 90. */
+    const regionSeries = (seed: number, bad: string | null) => {
+      const r = random(seed);
+      const firstMinute: Record<string, number> = { eu: -60, us: -60, ap: 40, sa: 70, za: 90 };
+      const bounds = [50, 100, 200, 400, 800];
+      const records: SignalRecord[] = [];
+      for (let m = -60; m < minutes; m++) {
+        for (const [region, first] of Object.entries(firstMinute)) {
+          if (m < first) continue;
+          for (const arm of ['control', 'treatment'] as const) {
+            if (arm === 'treatment' && m < 0) continue;
+            const worse = arm === 'treatment' && region === bad && m >= 100;
+            const requests = Math.floor((arm === 'control' ? 200 : 50) * (0.5 + r()));
+            const errors = Math.floor(requests * 0.01 * (worse ? 6 : 1) * 2 * r());
+            const mean = 120 * (0.95 + 0.1 * r());
+            const shares = bounds.map((b) => 1 - Math.exp(-b / mean));
+            const buckets = [
+              ...bounds.map((le, i) => ({
+                le,
+                count: Math.round(requests * Math.max(...shares.slice(0, i + 1))),
+              })),
+              { le: '+Inf' as const, count: requests },
+            ];
+            records.push({
+              flag: 'fold.regions',
+              arm,
+              segment: region,
+              at: start + m * minute + Math.floor(r() * 50_000),
+              requests,
+              errors,
+              latencyMs: { count: requests, sum: requests * mean, buckets },
+            });
+          }
+        }
+      }
+      return records;
+    };
+    const events: Record<number, Event> = {
+      30: 'restart',
+      55: 'late',
+      75: 'restart',
+      110: 'roll-up',
+      111: 'restart',
+    };
+    for (const [seed, bad] of [
+      [11, 'us'],
+      [12, null],
+    ] as const) {
+      const run = runTwins({
+        plan: segmentPlan.plan,
+        records: regionSeries(seed, bad),
+        start,
+        end: start + minutes * minute,
+        historyMs: 3_600_000,
+        events,
+      });
+      // The stored fold holds every tested segment's stream, so a restart goes on from them.
+      const streams = run.stored.map((r) => r.stream);
+      for (const index of [0, 1])
+        for (const value of ['eu', 'us', 'ap', '(other)'])
+          expect(streams).toContain(segmentStreamKey(String(index), 'region', value));
+      expect(run.refoldsSaved).toBeGreaterThan(run.ticks / 2);
+      expect(run.decisions.some((d) => d.endsWith('promote'))).toBe(true);
+      // A tick reads the segment minutes since the fold (settle lag and open minute: under 400 points), not the
+      // whole history. The whole series is read only until the rollout start has closed (ticks 0-2) and once for
+      // each tested segment seen for the first time (ap at 40, the pooled "(other)" with sa at 70; za joins it):
+      // never after a restart or a roll-up.
+      const heavy = run.segmentReads.flatMap((n, t) => (n > 500 ? [t] : []));
+      // (A value's first record lands anywhere in its minute, so the tick that sees it may be the next.)
+      expect(heavy).toEqual([0, 1, 2, expect.toBeOneOf([40, 41]), expect.toBeOneOf([70, 71])]);
+      expect(Math.max(...run.segmentReads.filter((_, t) => !heavy.includes(t)))).toBeLessThan(400);
+      const segmentVerdicts = run.verdicts.flatMap((v) => v.guardrails.filter((g) => g.segment));
+      expect(new Set(segmentVerdicts.map((g) => g.segment?.value))).toEqual(
+        new Set(['eu', 'us', 'ap', '(other)']),
+      );
+      if (bad) {
+        expect(run.phase).toBe('rolled-back');
+        expect(
+          run.verdicts.some((v) =>
+            v.guardrails.some((g) => g.segment?.value === 'us' && g.status === 'regressed'),
+          ),
+        ).toBe(true);
+      } else {
+        expect(run.decisions.some((d) => d.endsWith('rollback'))).toBe(false);
+      }
+    }
   });
 });
