@@ -7,7 +7,6 @@ import {
   kayentaSettings,
   mannWhitneyZ,
 } from '../../src/health/bench-detect/baselines.ts';
-import { createRng } from '../../src/health/bench-detect/prng.ts';
 import {
   type ArmMinute,
   histogramQuantile,
@@ -20,6 +19,7 @@ import { scenarios } from '../../src/health/bench-detect/scenarios.ts';
 import { runSeed } from '../../src/health/bench-detect/simulate.ts';
 import { healthy } from '../../src/health/bench-detect/traffic.ts';
 import { parseSignalBatch } from '../../src/health/signal-schema.ts';
+import { createRng } from '../../src/prng.ts';
 
 function run(id: string, seed: number, maxHorizon?: number) {
   const index = scenarios.findIndex((s) => s.id === id);

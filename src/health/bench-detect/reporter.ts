@@ -1,8 +1,9 @@
 // What the simulated service's metrics reporter sends each minute per arm: request and error counts, a latency histogram on the product's bounds, conversions and capped revenue per visit.
+
+import type { Rng } from '../../prng.ts';
 import { normalCdf } from '../detectors/distributions.ts';
 import { defaultLatencyBoundsMs } from '../series.ts';
 import type { IntervalRecord } from '../signal-schema.ts';
-import type { Rng } from './prng.ts';
 import { type ArmBehaviour, cappedRevenue, service } from './traffic.ts';
 
 /**

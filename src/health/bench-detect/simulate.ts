@@ -1,5 +1,6 @@
 // One seeded rollout of one scenario, minute by minute: the service's reporter posts each arm's minute, the product ingests, assesses and reconciles it on a virtual clock as `rollgate replay` does, and the Flagger and Kayenta gates read the same minutes.
 import { openVirtualRollout, type VirtualRollout } from '../../cli/replay.ts';
+import { createRng } from '../../prng.ts';
 import { minuteMs } from '../series.ts';
 import {
   createFlaggerGate,
@@ -9,7 +10,6 @@ import {
   kayentaSettings,
 } from './baselines.ts';
 import { flagOf, planFor } from './plans.ts';
-import { createRng } from './prng.ts';
 import {
   type ArmMinute,
   type ReportOptions,

@@ -1,6 +1,7 @@
 // The simulated service: baseline rates, how an arm behaves (healthy or regressed), and capped revenue drawn from its exact sampling distribution.
+
+import type { Rng } from '../../prng.ts';
 import { normalCdf } from '../detectors/distributions.ts';
-import type { Rng } from './prng.ts';
 
 /** The service being simulated: baseline rates, fixed before any rollout. */
 export const service = {

@@ -1,6 +1,5 @@
 // Test 1: hand-computed increments, both forms, sticky alarms, statuses, and the Ville guarantee under A/A.
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../../src/health/bench-detect/prng.ts';
 import {
   countTestVerdict,
   detectorThresholdFor,
@@ -9,6 +8,7 @@ import {
   updateCountTest,
 } from '../../../src/health/detectors/count-test.ts';
 import { logMeanExp, shareIncrement } from '../../../src/health/detectors/split-likelihood.ts';
+import { createRng } from '../../../src/prng.ts';
 
 describe('the per-interval increment ℓ_k(r)', () => {
   it('matches the hand computation', () => {

@@ -1,7 +1,7 @@
 // Drift after 100 %: the CUSUM increment by hand, reflection, and average run lengths with and without a shift.
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../../src/health/bench-detect/prng.ts';
 import { driftVerdict, initDrift, updateDrift } from '../../../src/health/detectors/drift.ts';
+import { createRng } from '../../../src/prng.ts';
 
 describe('the drift CUSUM', () => {
   it('adds test 1 increments at r = 1.2 and reflects at zero', () => {

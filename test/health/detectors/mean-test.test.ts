@@ -1,6 +1,5 @@
 // Test 2: the mSPRT statistic and always-valid interval by hand, warm-up, orientation, statuses, and A/A validity.
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../../src/health/bench-detect/prng.ts';
 import {
   initMeanTest,
   type MeanStats,
@@ -9,6 +8,7 @@ import {
   mixingScale,
   updateMeanTest,
 } from '../../../src/health/detectors/mean-test.ts';
+import { createRng } from '../../../src/prng.ts';
 
 /** Sufficient statistics of n values with this mean and sample variance. */
 function stats(n: number, mean: number, variance: number, nonZero = n): MeanStats {

@@ -1,6 +1,5 @@
 // Absolute limits: the mixture martingale by hand, the three statuses, and validity at the limit itself.
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../../src/health/bench-detect/prng.ts';
 import {
   initSlo,
   logMixtureRatio,
@@ -8,6 +7,7 @@ import {
   sloVerdict,
   updateSlo,
 } from '../../../src/health/detectors/slo-bound.ts';
+import { createRng } from '../../../src/prng.ts';
 
 const limit = 0.02;
 

@@ -1,7 +1,7 @@
 // Sample ratio mismatch: the chi-square by hand, a broken split caught, a correct split left alone.
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../../src/health/bench-detect/prng.ts';
 import { productSrmOptions, sampleRatioTest } from '../../../src/health/detectors/srm.ts';
+import { createRng } from '../../../src/prng.ts';
 
 describe('sampleRatioTest', () => {
   it('matches the hand computation', () => {

@@ -1,4 +1,4 @@
-// Seeded randomness for the detection benchmark: xoshiro128** and exact samplers (normal, gamma, Poisson, binomial).
+// Seeded randomness for simulations (the detection benchmark, the power audit, detector tests): xoshiro128** and exact samplers (normal, gamma, Poisson, binomial).
 
 export interface Rng {
   /** Uniform on (0, 1), never 0 or 1. */
