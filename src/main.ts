@@ -443,7 +443,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
         // The safety net under LISTEN/NOTIFY: a change whose notification was missed is served within a tick.
         const check = () => {
           try {
-            if (served.latestEventId() !== served.current().revision) served.refresh();
+            if (served.behind()) served.refresh();
             // What the leader folded for good: signals this replica takes for those minutes are late, not lost.
             if (!replicas.leading()) signals.store.reloadFrozen();
             folderCheck();

@@ -169,9 +169,13 @@ export function createServedFeatures(deps: {
   let serialized = serialize(initial.features);
   let current = build(initial.features, initial.revision);
   const baseRevision = current.revision;
+  // The newest event id the last read saw: most events (holds, drills, rejections) change nothing served, so
+  // the revision stays behind it, and this, not the revision, tells whether there is anything new to read.
+  let readUpTo = initial.revision;
 
   const refresh = () => {
     const { features, revision } = read();
+    readUpTo = revision;
     const next = serialize(features);
     const names = new Set([...serialized.keys(), ...next.keys()]);
     const changed = [...names].filter((n) => serialized.get(n) !== next.get(n));
@@ -202,8 +206,8 @@ export function createServedFeatures(deps: {
     current: () => current,
     /** Rebuilds if anything served changed: another replica's change (notification or check) or the drill flag. */
     refresh,
-    /** The newest event id in the database, to tell cheaply whether anything changed since `current()`. */
-    latestEventId,
+    /** Whether the database has events the last read did not see: one cheap query, before a full refresh. */
+    behind: () => latestEventId() !== readUpTo,
     /** The changes after `revision`, or undefined when it is unknown here and the client needs everything. */
     deltaSince(revision: number): ServedDelta | undefined {
       if (!Number.isInteger(revision) || revision > current.revision) return undefined;

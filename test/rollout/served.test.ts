@@ -131,6 +131,20 @@ describe('the served document', () => {
       // A change that does not alter what is served keeps the document.
       await call('POST', '/api/admin/flags/demo.kill/disable', { token: testTokens.admin });
       expect(rg.served.current()).toBe(second);
+      // An event that changes nothing served: the check sees it once, a refresh reads it, and then it is quiet
+      // (the replicas' periodic check does not rebuild on every tick for it).
+      rg.controller.events.append({
+        at: Date.now(),
+        flag: 'demo.kill',
+        type: 'note',
+        actor: 'test',
+        reason: null,
+        data: {},
+      });
+      expect(rg.served.behind()).toBe(true);
+      rg.served.refresh();
+      expect(rg.served.current()).toBe(second);
+      expect(rg.served.behind()).toBe(false);
     } finally {
       await rg.stop();
     }
