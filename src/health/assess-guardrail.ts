@@ -49,8 +49,8 @@ export function guardrailWeight(g: Guardrail): number {
   return 0.5;
 }
 
-/** The form of test 1 for error counts: cumulative from the rollout start, with a reflected CUSUM beside it for late onsets. */
-export const errorCountForm = { form: 'both', detectorThreshold: 1e5 } as const;
+/** The form of test 1 for error counts: the change-point mixture, the rollout start weighted most (count-test.ts). */
+export const errorCountForm = 'change-point' as const;
 
 export function guardrailName(g: Guardrail): string {
   const tail = g.quantile !== undefined ? ` p${Math.round(g.quantile * 1000) / 10}` : '';
@@ -67,11 +67,8 @@ export interface GuardrailSetup {
   alpha: number;
   /** Control's intervals before the rollout started: tail thresholds and baselines are fixed from these. */
   history: readonly Interval[];
-  /** After 100 % with a holdback: count guardrails run the two-sample CUSUM instead. */
+  /** After 100 % with a holdback: count guardrails run the drift test against the holdback instead. */
   drift: boolean;
-  driftArl0Intervals: number;
-  /** Multiplies the reflected form's threshold A when this test shares its guardrail's budget (segments). */
-  detectorScale?: number;
 }
 
 /** What a test keeps of its setup once history has fixed what it needs. */
@@ -315,14 +312,11 @@ function startCounts(
   tailMs?: number,
 ): GuardrailFold {
   const tail = tailMs === undefined ? {} : { tailMs };
-  if (w.drift)
-    return { kind: 'drift', test: initDrift({ arl0Intervals: w.driftArl0Intervals }), extra, ...tail };
+  if (w.drift) return { kind: 'drift', test: initDrift({ alpha: w.alpha }), extra, ...tail };
   const relative = g.relative ?? defaultRelative.errors;
   const test = initCountTest({
     alpha: w.alpha,
-    ...(tailMs !== undefined
-      ? { form: 'cumulative' as const }
-      : { ...errorCountForm, detectorThreshold: errorCountForm.detectorThreshold * (w.detectorScale ?? 1) }),
+    form: tailMs !== undefined ? 'cumulative' : errorCountForm,
     detectRatio: 1 + relative,
   });
   return { kind: 'count', test, extra, ...tail };
@@ -439,8 +433,7 @@ function fixThreshold(g: Guardrail, w: GuardrailSetup, quantile: number): Guardr
       return startCounts(g, w, { threshold }, ms);
     }
   }
-  const setup: FoldSetup = { alpha: w.alpha, drift: w.drift, driftArl0Intervals: w.driftArl0Intervals };
-  if (w.detectorScale !== undefined) setup.detectorScale = w.detectorScale;
+  const setup: FoldSetup = { alpha: w.alpha, drift: w.drift };
   return { kind: 'seek', setup, quantile, needed, history, seen: 0, merged: [], from: null, to: 0 };
 }
 

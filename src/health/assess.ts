@@ -39,12 +39,6 @@ export interface AssessContext {
 export const assessDefaults = {
   staleAfterMs: 5 * minuteMs,
   historyMs: 24 * 60 * minuteMs,
-  /**
-   * ARL0 = 14 days of one-minute looks (h = ln 20160). Lorden's bound alone would ask for 14 days / 5 %, but the
-   * detection benchmark measured 0.25 % of healthy fortnights with any false alarm at this h, and the strict h
-   * misses the 36-hour target for a 1 %/hour drift (39.5 h against 34.8 h median).
-   */
-  driftArl0Intervals: 14 * 1440,
 };
 
 /** Where reading the series must start for `assess` to see everything it uses. */
@@ -128,7 +122,7 @@ export function startFold(
     key,
     foldedUntil: Number.NEGATIVE_INFINITY,
     streams: guardrails.map((g, index) => {
-      const budget = budgetOf(g, alphas[index] ?? 0.01, assessDefaults.driftArl0Intervals);
+      const budget = budgetOf(g, alphas[index] ?? 0.01);
       return {
         key: streamKey(g, index),
         alpha: budget.alpha,
@@ -224,7 +218,6 @@ export function segmentSetup(
   return {
     now: ctx.now,
     alphas: alphasOf(plan),
-    driftArl0Intervals: assessDefaults.driftArl0Intervals,
     fold: (segment) => foldWindow(plan, segment, ctx, since),
     from: foldBounds(plan, ctx, since).from,
   };

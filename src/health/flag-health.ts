@@ -85,10 +85,16 @@ export function createFlagHealth(deps: { store: SignalStore } & FlagHealthOption
  */
 export const closedBefore = (now: number, settleMs: number): number => minuteOf(now - settleMs);
 
+/**
+ * The shape of the detectors' stored states: raised when a detector's state changes, so states an older build
+ * stored are folded again from the signals instead of read as something they are not.
+ */
+const foldFormat = 2;
+
 /** What a fold was folded under: another plan, window, rollout start or mode starts it again, as it always did. */
 function foldKey(plan: Plan, ctx: AssessContext, since: number): string {
   const { from, rolloutStart, drift } = foldBounds(plan, ctx, since);
-  return JSON.stringify([planChecksum(plan), since, from, rolloutStart, drift]);
+  return JSON.stringify([foldFormat, planChecksum(plan), since, from, rolloutStart, drift]);
 }
 
 export type FoldingHealth = ReturnType<typeof createFoldingHealth>;

@@ -19,22 +19,15 @@ export const maxSegmentsOf = (g: Guardrail): number => g.maxSegments ?? defaultM
  * many segments report. Without `by:` the whole-population test has all of it, as always. With `by:` half goes
  * to the whole-population test and half is split equally (Bonferroni) over maxSegments + 1 segment tests —
  * the values with a test of their own and the pooled "(other)": a number fixed by the plan before any signal,
- * not by the values that happen to arrive. The reflected (late-onset) form and the drift CUSUM guarantee an
- * average run length rather than a probability; their thresholds are multiplied by the same factors, so the
- * family's false alarms per look stay those of one test (a union bound on the rate).
+ * not by the values that happen to arrive. Every test's α bounds its false rollbacks over any horizon (the
+ * late-onset and drift forms included), so the union bound holds for the family.
  */
-export function budgetOf(
-  g: Guardrail,
-  alpha: number,
-  driftArl0Intervals: number,
-): Pick<GuardrailWindow, 'alpha' | 'driftArl0Intervals' | 'detectorScale'> {
-  if (g.by === undefined) return { alpha, driftArl0Intervals };
-  return { alpha: alpha / 2, driftArl0Intervals: driftArl0Intervals * 2, detectorScale: 2 };
+export function budgetOf(g: Guardrail, alpha: number): Pick<GuardrailWindow, 'alpha'> {
+  return { alpha: g.by === undefined ? alpha : alpha / 2 };
 }
 
-function segmentBudget(g: Guardrail, alpha: number, driftArl0Intervals: number) {
-  const tests = 2 * (maxSegmentsOf(g) + 1);
-  return { alpha: alpha / tests, driftArl0Intervals: driftArl0Intervals * tests, detectorScale: tests };
+function segmentBudget(g: Guardrail, alpha: number) {
+  return { alpha: alpha / (2 * (maxSegmentsOf(g) + 1)) };
 }
 
 /** The key a per-segment test's state is kept under, beside its guardrail's own: `<guardrail key>|region=eu`. */
@@ -91,7 +84,6 @@ export interface SegmentSetup {
   now: number;
   /** The guardrails' shares of the plan's α, by index (as assess split them). */
   alphas: readonly number[];
-  driftArl0Intervals: number;
   /** assess's fold window, applied to each segment's intervals the way it is to the whole population's. */
   fold: (intervals: readonly Interval[]) => { window: Interval[]; history: Interval[]; drift: boolean };
   /** Where the window starts: intervals before it are history only. */
@@ -124,7 +116,7 @@ function startSegment(
   scratch: boolean,
 ): SegmentStream {
   const g = plan.rollout?.guardrails[group.index] as Guardrail;
-  const budget = segmentBudget(g, s.alphas[group.index] ?? 0.01, s.driftArl0Intervals);
+  const budget = segmentBudget(g, s.alphas[group.index] ?? 0.01);
   const { window, history, drift } = s.fold(known);
   const fold = startGuardrail(g, { ...budget, history, drift }, { window, scratch });
   return { ...group, alpha: budget.alpha, fold, windowIntervals: 0 };

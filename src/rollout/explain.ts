@@ -84,7 +84,7 @@ export function describeEvidence(g: Guardrail | undefined, v: GuardrailVerdict):
       }
       return `${metric} ${pct(e.treatment?.rate)} in treatment (${count(e.treatment?.events)} of ${count(e.treatment?.units)}) against the ${pct(e.limit)} limit (${range})`;
     }
-    case 'drift-cusum': {
+    case 'drift-change-point': {
       const t = num(e.treatment?.rate);
       const h = num(e.holdback?.rate);
       const ratio = t !== null && h ? ` (${times(t / h)})` : '';
@@ -104,8 +104,8 @@ function beyond(g: Guardrail | undefined, v: GuardrailVerdict): string {
       const guarded = guardedRatio(g);
       const observed = num(e.rateRatio);
       const sure =
-        e.alarm?.form === 'reflected'
-          ? `caught by the late-onset test (at most one false alarm in ${count(Math.round(Math.exp(e.logDetectorThreshold ?? 0)))} minutes)`
+        e.alarm?.form === 'change-point'
+          ? `caught as a change that began after the start, with ${confidence(e.alpha)} confidence however long the rollout ran`
           : `with ${confidence(e.alpha)} confidence`;
       return observed !== null && observed >= guarded
         ? `beyond the ${times(guarded)} this guardrail guards against, ${sure}`
@@ -130,8 +130,8 @@ function beyond(g: Guardrail | undefined, v: GuardrailVerdict): string {
     }
     case 'slo-confidence-sequence':
       return `the whole range is beyond the limit, with ${confidence(e.alpha)} confidence`;
-    case 'drift-cusum':
-      return `a sustained rise beyond the ${times(e.ratio)} this drift check guards against (drift statistic ${e.statistic} over ${e.threshold})`;
+    case 'drift-change-point':
+      return `a sustained rise since completion, most likely ${times(e.mostLikelyRatio)}, with ${confidence(e.alpha)} confidence however long it is watched (evidence ${e.statistic} ≥ ${e.threshold}, log scale)`;
     default:
       return 'beyond what this guardrail allows';
   }

@@ -1,6 +1,6 @@
 // The sequential tests' statistics step by step: each fold runs the detector's own init and update over the intervals assess uses.
-import { defaultRelative, errorCountForm } from '../health/assess-guardrail.ts';
-import { initCountTest, updateCountTest } from '../health/detectors/count-test.ts';
+import { defaultRelative } from '../health/assess-guardrail.ts';
+import { type CountTestForm, initCountTest, updateCountTest } from '../health/detectors/count-test.ts';
 import {
   initMeanTest,
   type MeanStats,
@@ -26,32 +26,24 @@ export function countTrajectory(
   g: Guardrail,
   alpha: number,
   pick: (a: ArmStats) => { n: number; e: number },
-  form: 'both' | 'cumulative',
+  form: CountTestForm,
   frame: Frame,
 ) {
-  let state = initCountTest({
-    alpha,
-    ...(form === 'both' ? errorCountForm : { form }),
-    detectRatio: 1 + (g.relative ?? defaultRelative.errors),
-  });
+  let state = initCountTest({ alpha, form, detectRatio: 1 + (g.relative ?? defaultRelative.errors) });
   const cumulativeLine: Point[] = [];
-  const reflectedLine: Point[] = [];
+  const changePointLine: Point[] = [];
   for (const i of intervals) {
     state = updateCountTest(state, countsOf(i, pick));
     const t = i.start + i.width;
     cumulativeLine.push([t, logMeanExp(state.cumulative)]);
-    reflectedLine.push([t, logMeanExp(state.reflected)]);
+    changePointLine.push([t, logMeanExp(state.changePoint)]);
   }
-  const lines = [{ label: 'cumulative', points: cumulativeLine }];
-  const levels = [
-    { label: `cumulative threshold ln(1/α) = ${(-Math.log(alpha)).toFixed(2)}`, value: -Math.log(alpha) },
-  ];
-  if (form === 'both') {
-    const h = Math.log(state.options.detectorThreshold);
-    lines.push({ label: 'reflected (late onset)', points: reflectedLine });
-    levels.push({ label: `reflected threshold ln A = ${h.toFixed(2)}`, value: h });
-  }
-  return frame(lines, levels);
+  const lines = [{ label: 'cumulative (from the start)', points: cumulativeLine }];
+  if (form === 'change-point')
+    lines.push({ label: 'any onset (change-point mixture)', points: changePointLine });
+  return frame(lines, [
+    { label: `threshold ln(1/α) = ${(-Math.log(alpha)).toFixed(2)}`, value: -Math.log(alpha) },
+  ]);
 }
 
 export function sloTrajectory(

@@ -1,7 +1,7 @@
 // What the flag page draws per guardrail: both arms over time, and the sequential test's statistic against its threshold, refolded through the detectors' own steps.
 import { assessDefaults, foldWindow } from '../health/assess.ts';
 import { defaultRelative } from '../health/assess-guardrail.ts';
-import { initDrift, updateDrift } from '../health/detectors/drift.ts';
+import { driftStatistic, initDrift, updateDrift } from '../health/detectors/drift.ts';
 import type { MeanStats } from '../health/detectors/mean-test.ts';
 import { tailThreshold } from '../health/detectors/tail-exceedance.ts';
 import { type AssessedFlag, rolloutStartOf } from '../health/flag-health.ts';
@@ -230,23 +230,29 @@ function trajectory(
       };
     }
     if (drift) {
-      let state = initDrift({ arl0Intervals: assessDefaults.driftArl0Intervals });
+      let state = initDrift({ alpha });
       const points: Point[] = [];
       for (const i of intervals) {
         state = updateDrift(state, countsOf(i, pick));
-        points.push([i.start + i.width, state.statistic]);
+        points.push([i.start + i.width, driftStatistic(state)]);
       }
       return {
         name: v.name,
         arms,
         statistic: {
-          title: 'drift CUSUM against its threshold',
-          lines: [{ label: 'CUSUM', points }],
-          levels: [{ label: 'threshold', value: state.h }],
+          title: 'drift evidence (change-point mixture) against ln(1/α)',
+          lines: [{ label: 'evidence of a rise since completion', points }],
+          levels: [
+            { label: `threshold ln(1/α) = ${(-Math.log(alpha)).toFixed(2)}`, value: -Math.log(alpha) },
+          ],
         },
       };
     }
-    return { name: v.name, arms, statistic: countTrajectory(intervals, g, alpha, pick, 'both', statistic) };
+    return {
+      name: v.name,
+      arms,
+      statistic: countTrajectory(intervals, g, alpha, pick, 'change-point', statistic),
+    };
   }
 
   // conversions and revenue per exposed user, relative: the mSPRT on means.

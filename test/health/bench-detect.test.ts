@@ -51,7 +51,7 @@ describe('the benchmark drives the product through ingest, assess and reconcile'
       const [release] = run('errors-10x-25pct', seed).product;
       expect(release?.rolledBackAt).not.toBeNull();
       expect(release?.rolledBackAt).toBeLessThanOrEqual(5);
-      expect(release?.reason).toBe('errors (relative)');
+      expect(release?.reason).toBe('errors (relative) [cumulative]');
       expect(release?.requestsSinceOnset).toBeGreaterThan(0);
     }
   });

@@ -199,7 +199,7 @@ describe('decisions in plain words', () => {
       /^revenue \(relative\): revenue 0\.40 per user in treatment against 1\.00 in control \(−60 %\), lower/,
     );
     expect(reasonFor({ metric: 'errors', worse: 'higher' }, true).reason).toMatch(
-      /^errors \(relative\) \(drift vs holdback\): errors 3\.00 % in treatment against 0\.32 % in the holdback since completion \(9\.5×\), a sustained rise beyond the 1\.2× this drift check guards against \(drift statistic [\d.]+ over [\d.]+\); rolled back from 95 %$/,
+      /^errors \(relative\) \(drift vs holdback\): errors 3\.00 % in treatment against 0\.32 % in the holdback since completion \(9\.5×\), a sustained rise since completion, most likely 3×, with 99 % confidence however long it is watched \(evidence [\d.]+ ≥ 4\.605, log scale\); rolled back from 95 %$/,
     );
   });
 

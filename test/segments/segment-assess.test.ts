@@ -118,10 +118,10 @@ describe('per-segment tests', () => {
       ['errors (relative) in region=(other)', 'regressed'],
     ]);
     // The budget: half the guardrail's 0.01 to the whole population, half over maxSegments + 1 = 3 segment tests;
-    // the late-onset threshold A = 1e5 grows by the same factors.
+    // each test's threshold is ln(1/α) of its share, late onsets included.
     expect(verdict.guardrails.map((g) => g.evidence.alpha)).toEqual([0.005, 0.01 / 6, 0.01 / 6, 0.01 / 6]);
-    expect(verdict.guardrails.map((g) => g.evidence.logDetectorThreshold)).toEqual(
-      [2e5, 6e5, 6e5, 6e5].map((a) => Number(Math.log(a).toPrecision(4))),
+    expect(verdict.guardrails.map((g) => g.evidence.logEValueThreshold)).toEqual(
+      [200, 600, 600, 600].map((a) => Number(Math.log(a).toPrecision(4))),
     );
     const other = verdict.guardrails[3];
     expect(other?.segment).toEqual({

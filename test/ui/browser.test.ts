@@ -122,10 +122,10 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', { timeout: 120_000 },
     expect(arms).toEqual([
       ['treatment', 6, 6],
       ['control', 6, 6],
-      ['cumulative', 6, 6],
-      ['reflected (late onset)', 6, 6],
+      ['cumulative (from the start)', 6, 6],
+      ['any onset (change-point mixture)', 6, 6],
     ]);
-    expect(await errors.locator('[data-level]').count()).toBe(2);
+    expect(await errors.locator('[data-level]').count()).toBe(1);
     expect(
       await page
         .locator('[data-guardrail="latency p95"] polyline[data-series="control"]')

@@ -80,7 +80,7 @@ describe('guardrail trajectories', () => {
     ]);
     expect(errors?.arms.lines[1]?.points.at(-1)?.[1]).toBeCloseTo((6 / 1900) * 100, 6);
     expect(last(errors)).toBeCloseTo(at(0, 'logEValue'), 2);
-    expect(last(errors, 1)).toBeCloseTo(at(0, 'logDetector'), 2);
+    expect(last(errors, 1)).toBeCloseTo(at(0, 'logChangePoint'), 1);
     expect(errors?.statistic?.levels[0]?.value).toBeCloseTo(at(0, 'logEValueThreshold'), 3);
 
     // The tail test leaves out the minutes that fixed its threshold, as assess does.

@@ -119,6 +119,13 @@ const emptyOutcome = (): Outcome => ({
   holds: [],
 });
 
+/** The guardrail that rolled back, with the form of its test that crossed ("errors (relative) [reflected]"). */
+function rollbackCause(evidence: Record<string, unknown>): string {
+  const g = typeof evidence.guardrail === 'string' ? evidence.guardrail : 'rollback';
+  const alarm = evidence.alarm as { form?: unknown } | null | undefined;
+  return typeof alarm?.form === 'string' ? `${g} [${alarm.form}]` : g;
+}
+
 /** Seeds are streams (scenario index, seed): every plan and gate sees the same minutes, every scenario its own. */
 export function runSeed(
   scenario: Scenario,
@@ -199,8 +206,7 @@ export function runSeed(
           const o = product[i] as Outcome;
           if (!step) return;
           if (step.decision.action === 'rollback') {
-            const g = step.decision.evidence.guardrail;
-            decided(o, typeof g === 'string' ? g : step.decision.action, true);
+            decided(o, rollbackCause(step.decision.evidence), true);
           } else if (step.decision.action === 'complete') o.promotedAt = m + 1;
           else if (
             step.decision.action === 'hold' &&

@@ -1,4 +1,5 @@
-// Test 1 (DETECTION.md §1): mixture likelihood ratio on the treatment share of bad events, cumulative (Ville) and reflected (CUSUM / e-detector) forms, as a fold over intervals.
+// Test 1 (DETECTION.md §1): mixture likelihood ratio on the treatment share of bad events, cumulative or change-point mixture (both Ville), as a fold over intervals.
+import { advanceChangePoint, logStartWeight } from './change-point.ts';
 import { type Alarm, type DetectorVerdict, round } from './detector-verdict.ts';
 import {
   addCounts,
@@ -11,25 +12,20 @@ import {
 } from './split-likelihood.ts';
 
 /**
- * The product runs 'both', as the detection benchmark decided on the same traffic: the cumulative form is
- * the fast one from the flag flip and carries Ville's per-rollout bound (errors ×2 at 5 %: median 59 min
- * against 124 reflected); the reflected form is the fast one when a change turns bad after a healthy spell,
- * because it never digs the hole a healthy hour leaves in L_r (×5 after an hour: 13 min against 18).
- * Running both costs the reflected form's false alarms on top, about 0.1 % of healthy rollouts a day at
- * A = 10⁵ (its guarantee is an average run length of at least A intervals, not a per-rollout probability).
+ * 'cumulative' tests from the first interval folded in (Ville: P(ever mean_r exp(L_r) ≥ 1/α) ≤ α). The product
+ * runs 'change-point' for error counts: the change-point mixture (change-point.ts) sums the evidence of every
+ * possible onset, the flip weighted 0.9, so it keeps the cumulative test's speed from the flip (errors ×2 at 5 %
+ * costs 0.1 nat more) and still catches a change that turns bad after a healthy spell, whose hole in L_r the
+ * cumulative test would first have to climb out of. One threshold, ln(1/α), bounds its false rollbacks per
+ * rollout however long a stage holds. (It replaces a reflected CUSUM at A = 10⁵ whose bound was H/A: 1.4 % a
+ * day, 10 % over a 7-day hold.)
  */
-export type CountTestForm = 'cumulative' | 'reflected' | 'both';
+export type CountTestForm = 'cumulative' | 'change-point';
 
 export interface CountTestOptions {
-  /** False-rollback budget of the cumulative form: it alarms when mean_r exp(L_r) ≥ 1/alpha. */
+  /** False-rollback budget: the test alarms when its statistic reaches 1/alpha. */
   alpha: number;
-  /**
-   * 'cumulative' keeps L_r from the first interval folded in; 'reflected' keeps W_r = max(0, W_r + ℓ) and
-   * alarms at mean_r exp(W_r) ≥ detectorThreshold; 'both' alarms when either crosses its own threshold.
-   */
   form: CountTestForm;
-  /** A for the reflected form: its average run length to a false alarm is at least A intervals. */
-  detectorThreshold?: number;
   ratios?: readonly number[];
   /**
    * Treatment requests before a quiet test counts as healthy rather than insufficient-data. Default: the
@@ -45,8 +41,8 @@ export interface CountTestState {
   };
   /** L_r per grid ratio, summed since the test started. */
   readonly cumulative: readonly number[];
-  /** W_r per grid ratio, reflected at zero. */
-  readonly reflected: readonly number[];
+  /** ln S_r per grid ratio: the change-point mixture (−∞ before the first interval). */
+  readonly changePoint: readonly number[];
   readonly totals: CountInterval;
   readonly intervals: number;
   /** The first crossing; once set the verdict stays regressed, as the rollback it triggered would. */
@@ -59,13 +55,12 @@ export function initCountTest(options: CountTestOptions): CountTestState {
     options: {
       alpha: options.alpha,
       form: options.form,
-      detectorThreshold: options.detectorThreshold ?? 1e5,
       ratios,
       minTreatmentRequests: options.minTreatmentRequests ?? null,
       detectRatio: options.detectRatio ?? 2,
     },
     cumulative: ratios.map(() => 0),
-    reflected: ratios.map(() => 0),
+    changePoint: ratios.map(() => Number.NEGATIVE_INFINITY),
     totals: emptyCounts,
     intervals: 0,
     alarm: null,
@@ -74,37 +69,36 @@ export function initCountTest(options: CountTestOptions): CountTestState {
 
 export function updateCountTest(state: CountTestState, interval: CountInterval): CountTestState {
   const { ratios } = state.options;
+  const intervals = state.intervals + 1;
   const cumulative = new Array<number>(ratios.length);
-  const reflected = new Array<number>(ratios.length);
+  const changePoint = new Array<number>(ratios.length);
   for (let i = 0; i < ratios.length; i++) {
     const step = shareIncrement(interval, ratios[i] as number);
     cumulative[i] = (state.cumulative[i] as number) + step;
-    reflected[i] = Math.max(0, (state.reflected[i] as number) + step);
+    changePoint[i] = advanceChangePoint(state.changePoint[i] as number, step, intervals);
   }
-  const intervals = state.intervals + 1;
   return {
     options: state.options,
     cumulative,
-    reflected,
+    changePoint,
     totals: addCounts(state.totals, interval),
     intervals,
-    alarm: state.alarm ?? crossing(state.options, cumulative, reflected, intervals),
+    alarm: state.alarm ?? crossing(state.options, cumulative, changePoint, intervals),
   };
 }
 
 function crossing(
   options: CountTestState['options'],
   cumulative: readonly number[],
-  reflected: readonly number[],
+  changePoint: readonly number[],
   interval: number,
 ): Alarm | null {
-  if (options.form !== 'reflected') {
-    const alarm = crossed(cumulative, -Math.log(options.alpha), interval, 'cumulative');
-    if (alarm) return alarm;
-  }
-  return options.form !== 'cumulative'
-    ? crossed(reflected, Math.log(options.detectorThreshold), interval, 'reflected')
-    : null;
+  const threshold = -Math.log(options.alpha);
+  if (options.form === 'cumulative') return crossed(cumulative, threshold, interval, 'cumulative');
+  const alarm = crossed(changePoint, threshold, interval, 'change-point');
+  // Named for the onset that carries it: the flip's term alone (w_1·mean exp(L_r)) already crossing is "cumulative".
+  if (alarm && logMeanExp(cumulative) + logStartWeight(1) >= threshold) alarm.form = 'cumulative';
+  return alarm;
 }
 
 function crossed(logs: readonly number[], threshold: number, interval: number, form: string): Alarm | null {
@@ -112,16 +106,6 @@ function crossed(logs: readonly number[], threshold: number, interval: number, f
   if (Math.max(...logs) < threshold) return null;
   const statistic = logMeanExp(logs);
   return statistic >= threshold ? { interval, statistic, threshold, form } : null;
-}
-
-/**
- * A for the reflected form so that a false alarm within `horizonIntervals` has probability at most
- * `alphaShare`. mean_r exp(W_r) ≤ 1 + R_t, where R_t = mean_r Σ_j Π_{i=j..t} exp(ℓ_i(r)) is the
- * Shiryaev–Roberts mixture; R_t + (H − t) is a nonnegative supermartingale starting at H, so by Ville
- * P(max_{t≤H} R_t ≥ A − 1) ≤ H / (A − 1). Past the horizon the guarantee weakens linearly.
- */
-export function detectorThresholdFor(alphaShare: number, horizonIntervals: number): number {
-  return 1 + horizonIntervals / alphaShare;
 }
 
 /** Expected treatment requests to catch an r-fold rise over baseline rate p0: ln(G/α) / (p0·(r ln r − r + 1)). */
@@ -147,7 +131,7 @@ function countEvidence(state: CountTestState) {
     options.minTreatmentRequests ??
     Math.ceil(requestsToDetect(options.detectRatio, baseline, options.alpha, options.ratios.length));
   const logEValue = logMeanExp(state.cumulative);
-  const logDetector = logMeanExp(state.reflected);
+  const logChangePoint = logMeanExp(state.changePoint);
   const best = state.cumulative.indexOf(Math.max(...state.cumulative));
   return {
     test: 'count-mixture' as const,
@@ -157,8 +141,7 @@ function countEvidence(state: CountTestState) {
     rateRatio: rateT !== null && rateC ? round(rateT / rateC) : null,
     logEValue: round(logEValue),
     logEValueThreshold: round(Math.log(1 / options.alpha)),
-    logDetector: round(logDetector),
-    logDetectorThreshold: round(Math.log(options.detectorThreshold)),
+    logChangePoint: options.form === 'change-point' ? round(logChangePoint) : null,
     mostLikelyRatio: options.ratios[best] ?? null,
     intervals: state.intervals,
     minTreatmentRequests,

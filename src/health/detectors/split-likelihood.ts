@@ -1,4 +1,4 @@
-// The per-interval log-likelihood ratio on the treatment share of bad events (DETECTION.md §1), shared by the count test and the drift CUSUM.
+// The per-interval log-likelihood ratio on the treatment share of bad events (DETECTION.md §1), shared by the count test and the drift test.
 
 /** One evaluation interval of a bad-event guardrail: requests and bad events per arm. */
 export interface CountInterval {

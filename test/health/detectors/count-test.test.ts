@@ -1,8 +1,8 @@
-// Test 1: hand-computed increments, both forms, sticky alarms, statuses, and the Ville guarantee under A/A.
+// Test 1: hand-computed increments, both forms, sticky alarms, statuses, and the Ville guarantee under A/A over any horizon.
 import { describe, expect, it } from 'vitest';
+import { logStartWeight } from '../../../src/health/detectors/change-point.ts';
 import {
   countTestVerdict,
-  detectorThresholdFor,
   initCountTest,
   requestsToDetect,
   updateCountTest,
@@ -41,25 +41,52 @@ describe('the count test', () => {
     expect(nine.alarm).toBeNull();
   });
 
-  it('reflects at zero in the reflected form while the cumulative form goes negative', () => {
-    const healthy = { nT: 500, nC: 500, eT: 0, eC: 4 };
-    const s = updateCountTest(initCountTest({ alpha: 0.01, form: 'both' }), healthy);
-    // Grid index 2 is r = 2: ℓ(2) = −4·ln 1.5 = −1.621860.
-    expect(s.cumulative[2]).toBeCloseTo(-1.62186, 5);
-    expect(s.reflected.every((w) => w === 0)).toBe(true);
+  it('folds the change-point mixture as S_t = (S_t−1 + w_t)·exp(ℓ_t), by hand on one ratio', () => {
+    const ratios = [2];
+    const a = { nT: 500, nC: 500, eT: 0, eC: 4 };
+    const b = { nT: 500, nC: 500, eT: 6, eC: 1 };
+    let s = initCountTest({ alpha: 0.01, form: 'change-point', ratios });
+    s = updateCountTest(updateCountTest(s, a), b);
+    // s = 0.5: ℓ_a(2) = −4·ln 1.5, ℓ_b(2) = 6·ln 2 − 7·ln 1.5.
+    const la = -4 * Math.log(1.5);
+    const lb = 6 * Math.log(2) - 7 * Math.log(1.5);
+    const w1 = Math.exp(logStartWeight(1));
+    const w2 = Math.exp(logStartWeight(2));
+    expect(w1).toBeCloseTo(0.9, 12);
+    expect(s.changePoint[0]).toBeCloseTo(Math.log((w1 * Math.exp(la) + w2) * Math.exp(lb)), 10);
+    expect(s.cumulative[0]).toBeCloseTo(la + lb, 10);
   });
 
-  it('catches a late regression with the reflected form while the cumulative one is still in its hole', () => {
-    let both = initCountTest({ alpha: 0.01, form: 'both', detectorThreshold: 1000 });
+  it('spends at most all of α over every possible onset (Σ w_j ≤ 1, the flip 0.9)', () => {
+    let sum = 0;
+    for (let j = 1; j <= 1_000_000; j++) sum += Math.exp(logStartWeight(j));
+    expect(sum).toBeLessThanOrEqual(1);
+    expect(sum).toBeGreaterThan(0.98);
+  });
+
+  it('catches a late regression with the change-point form while the cumulative one is still in its hole', () => {
+    let late = initCountTest({ alpha: 0.01, form: 'change-point' });
     let cumulative = initCountTest({ alpha: 0.01, form: 'cumulative' });
     const feed = (i: { nT: number; nC: number; eT: number; eC: number }) => {
-      both = updateCountTest(both, i);
+      late = updateCountTest(late, i);
       cumulative = updateCountTest(cumulative, i);
     };
     for (let k = 0; k < 60; k++) feed({ nT: 50, nC: 950, eT: 0, eC: 5 });
-    for (let k = 0; k < 8; k++) feed({ nT: 50, nC: 950, eT: 2, eC: 5 });
-    expect(both.alarm?.form).toBe('reflected');
+    for (let k = 0; k < 8 && !late.alarm; k++) feed({ nT: 50, nC: 950, eT: 2, eC: 5 });
+    expect(late.alarm?.form).toBe('change-point');
+    expect(late.alarm?.threshold).toBeCloseTo(Math.log(100), 12);
     expect(cumulative.alarm).toBeNull();
+    expect(logMeanExp(cumulative.cumulative)).toBeLessThan(0);
+  });
+
+  it('names a change from the flip "cumulative" even in the change-point form', () => {
+    const s = updateCountTest(initCountTest({ alpha: 0.01, form: 'change-point' }), {
+      nT: 1000,
+      nC: 1000,
+      eT: 14,
+      eC: 0,
+    });
+    expect(s.alarm).toMatchObject({ interval: 1, form: 'cumulative' });
   });
 
   it('stays regressed once it fired, whatever follows', () => {
@@ -77,7 +104,7 @@ describe('the count test', () => {
   });
 
   it('says insufficient-data until treatment exposure could have caught a doubling, then healthy', () => {
-    let s = initCountTest({ alpha: 0.01, form: 'both' });
+    let s = initCountTest({ alpha: 0.01, form: 'change-point' });
     for (let k = 0; k < 10; k++) s = updateCountTest(s, { nT: 50, nC: 950, eT: 0, eC: 5 });
     expect(countTestVerdict(s).status).toBe('insufficient-data');
     for (let k = 0; k < 100; k++) s = updateCountTest(s, { nT: 50, nC: 950, eT: 0, eC: 5 });
@@ -90,10 +117,6 @@ describe('the count test', () => {
   it('matches DETECTION.md: about 3,300 requests for a doubling and 320 for 5× at 0.5 %', () => {
     expect(requestsToDetect(2, 0.005, 0.01, 6)).toBeCloseTo(3312, 0);
     expect(requestsToDetect(5, 0.005, 0.01, 6)).toBeCloseTo(316, 0);
-  });
-
-  it('sets A from a horizon and a share of α (Doob on the Shiryaev–Roberts mixture)', () => {
-    expect(detectorThresholdFor(0.005, 1440)).toBe(288_001);
   });
 });
 
@@ -114,6 +137,25 @@ describe('the guarantee under A/A', () => {
       if (s.alarm) fired++;
     }
     // Ville: P(ever ≥ 1/α) ≤ α, exposure changing midway; three standard errors of sampling slack.
+    expect(fired / seeds).toBeLessThanOrEqual(alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / seeds));
+  });
+
+  it('keeps false alarms of the change-point form under α over a long hold (the bound has no horizon)', () => {
+    // 400 seeds × 3,000 intervals at α = 0.05, looking every interval: the old reflected form at A = 10⁵
+    // promised only H/A; this one promises α whatever H is.
+    const seeds = 400;
+    const alpha = 0.05;
+    let fired = 0;
+    for (let seed = 0; seed < seeds; seed++) {
+      const rng = createRng(4343, seed);
+      let s = initCountTest({ alpha, form: 'change-point' });
+      for (let k = 0; k < 3000 && !s.alarm; k++) {
+        const nT = rng.poisson(50);
+        const nC = rng.poisson(950);
+        s = updateCountTest(s, { nT, nC, eT: rng.binomial(nT, 0.01), eC: rng.binomial(nC, 0.01) });
+      }
+      if (s.alarm) fired++;
+    }
     expect(fired / seeds).toBeLessThanOrEqual(alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / seeds));
   });
 });

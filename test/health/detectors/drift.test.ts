@@ -1,48 +1,50 @@
-// Drift after 100 %: the CUSUM increment by hand, reflection, and average run lengths with and without a shift.
+// Drift after 100 %: the change-point mixture by hand, the holdback requirement, the false-alarm bound over a long watch, and a rise caught.
 import { describe, expect, it } from 'vitest';
-import { driftVerdict, initDrift, updateDrift } from '../../../src/health/detectors/drift.ts';
+import { logStartWeight } from '../../../src/health/detectors/change-point.ts';
+import { driftStatistic, driftVerdict, initDrift, updateDrift } from '../../../src/health/detectors/drift.ts';
 import { createRng } from '../../../src/prng.ts';
 
-describe('the drift CUSUM', () => {
-  it('adds test 1 increments at r = 1.2 and reflects at zero', () => {
-    // s = 0.95: five treatment errors add 5·ln 1.2 − 5·ln(1 + 0.2·0.95) = 5·(0.182322 − 0.173953) = 0.041841;
-    // one holdback error then adds −ln 1.19 = −0.173953, which the reflection stops at 0.
-    const up = updateDrift(initDrift({ arl0Intervals: 1000 }), { nT: 950, nC: 50, eT: 5, eC: 0 });
-    expect(up.statistic).toBeCloseTo(0.041841, 6);
-    expect(up.h).toBeCloseTo(Math.log(1000), 12);
-    const down = updateDrift(up, { nT: 950, nC: 50, eT: 0, eC: 1 });
-    expect(down.statistic).toBe(0);
-    expect(driftVerdict(down).status).toBe('healthy');
+describe('the drift test', () => {
+  it('folds test 1 increments into the change-point mixture, by hand on one ratio', () => {
+    // s = 0.95: five treatment errors add ℓ = 5·ln 1.2 − 5·ln(1 + 0.2·0.95) = 0.041841; one holdback error
+    // then adds −ln 1.19 = −0.173953. S_1 = w_1·e^0.041841, S_2 = (S_1 + w_2)·e^−0.173953.
+    const one = updateDrift(initDrift({ alpha: 0.01, ratios: [1.2] }), { nT: 950, nC: 50, eT: 5, eC: 0 });
+    const w1 = Math.exp(logStartWeight(1));
+    expect(driftStatistic(one)).toBeCloseTo(Math.log(w1) + 0.041841, 6);
+    const two = updateDrift(one, { nT: 950, nC: 50, eT: 0, eC: 1 });
+    const s2 = (w1 * Math.exp(0.041841) + Math.exp(logStartWeight(2))) * Math.exp(-0.173953);
+    expect(driftStatistic(two)).toBeCloseTo(Math.log(s2), 6);
+    expect(driftVerdict(two).status).toBe('healthy');
+    expect(driftVerdict(two).evidence.threshold).toBeCloseTo(Math.log(100), 3);
   });
 
   it('has nothing to compare without a holdback', () => {
-    const s = updateDrift(initDrift({ arl0Intervals: 1000 }), { nT: 1000, nC: 0, eT: 9, eC: 0 });
+    const s = updateDrift(initDrift({ alpha: 0.01 }), { nT: 1000, nC: 0, eT: 9, eC: 0 });
     expect(driftVerdict(s).status).toBe('insufficient-data');
   });
 
-  it('runs at least e^h intervals between false alarms on average, and far fewer after a shift', () => {
-    const runLength = (seed: number, ratio: number, cap: number) => {
-      const rng = createRng(55, seed, ratio);
-      let s = initDrift({ arl0Intervals: 100 });
+  it('keeps false alarms under α over a long watch, and catches a doubling in a fraction of it', () => {
+    const alpha = 0.05;
+    const run = (seed: number, ratio: number, cap: number) => {
+      const rng = createRng(56, seed, ratio);
+      let s = initDrift({ alpha });
       for (let k = 1; k <= cap; k++) {
-        const nT = rng.poisson(500);
-        const nC = rng.poisson(500);
+        const nT = rng.poisson(950);
+        const nC = rng.poisson(50);
         s = updateDrift(s, { nT, nC, eT: rng.binomial(nT, 0.01 * ratio), eC: rng.binomial(nC, 0.01) });
         if (s.alarm) return k;
       }
-      return cap;
+      return null;
     };
-    const seeds = Array.from({ length: 100 }, (_, i) => i);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    // Lorden: ARL0 ≥ e^h = 100; capped runs only pull the estimate down.
-    const healthy = mean(seeds.map((s) => runLength(s, 1, 2000)));
-    expect(healthy).toBeGreaterThanOrEqual(100);
-    const doubled = mean(seeds.map((s) => runLength(s, 2, 2000)));
-    expect(doubled).toBeLessThan(healthy / 10);
-    const v = driftVerdict(
-      updateDrift(initDrift({ arl0Intervals: 100 }), { nT: 500, nC: 500, eT: 80, eC: 5 }),
+    const seeds = Array.from({ length: 300 }, (_, i) => i);
+    const healthy = seeds.map((s) => run(s, 1, 3000)).filter((k) => k !== null).length;
+    expect(healthy / seeds.length).toBeLessThanOrEqual(
+      alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / seeds.length),
     );
+    const doubled = seeds.slice(0, 50).map((s) => run(s, 2, 3000));
+    expect(doubled.every((k) => k !== null && k < 1000)).toBe(true);
+    const v = driftVerdict(updateDrift(initDrift({ alpha: 0.01 }), { nT: 500, nC: 500, eT: 80, eC: 5 }));
     expect(v.status).toBe('regressed');
-    expect(v.summary).toContain('CUSUM');
+    expect(v.summary).toContain('≥ 4.605');
   });
 });
