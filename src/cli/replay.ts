@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { isoOrNull, manualClock } from '../clock.ts';
 import { migrate } from '../db/migrate.ts';
 import { openDb } from '../db/open.ts';
-import { createFlagHealth } from '../health/flag-health.ts';
+import { closedBefore, createFoldingHealth } from '../health/flag-health.ts';
 import { createSignalIngest } from '../health/ingest.ts';
 import { minuteMs } from '../health/series.ts';
 import { parseSignalBatch, type SignalRecord } from '../health/signal-schema.ts';
@@ -139,7 +139,11 @@ export interface VirtualRolloutOptions {
   checkSplit?: boolean | undefined;
   /** A SQLite file for the signals; default an in-memory database. */
   dbFile?: string;
+  /** Minutes are folded for good this long after they end, as ROLLGATE_SIGNAL_SETTLE (default 2 min). */
+  settleMs?: number;
 }
+
+const defaultSettleMs = 2 * minuteMs;
 
 export interface VirtualStep {
   before: FlagState;
@@ -149,7 +153,8 @@ export interface VirtualStep {
 
 /**
  * One started rollout on a virtual clock, with the server's parts: records go through `ingest` into a migrated
- * SQLite store, each tick reads them back through flag health (assess) and applies `reconcile`. Replay and the
+ * SQLite store, each tick folds the newly closed minutes into each test as the server's assessment thread does
+ * and applies `reconcile`. Replay and the
  * detection benchmark both drive this, so what they measure is what the server decides.
  */
 export function openVirtualRollout(opts: VirtualRolloutOptions) {
@@ -158,7 +163,9 @@ export function openVirtualRollout(opts: VirtualRolloutOptions) {
   const db = openDb(opts.dbFile ?? ':memory:');
   migrate(db, migrationsDir);
   const ingest = createSignalIngest({ db, clock, log: silentLogger });
-  const health = createFlagHealth({ store: ingest.store });
+  // The server's path: each flag's fold carried from tick to tick, closed minutes folded once (assess-worker.ts).
+  const health = createFoldingHealth({ store: ingest.store, rows: [] });
+  const settleMs = opts.settleMs ?? defaultSettleMs;
   let state: FlagState = initialState(plan, start);
   state = decideAction({ plan, state, file: opts.file, percent: 0 }, 'start', {}, start).next;
   return {
@@ -174,7 +181,8 @@ export function openVirtualRollout(opts: VirtualRolloutOptions) {
     /** One reconcile pass at `now`; the decision when it changed the state, else null. */
     tick(now: number): VirtualStep | null {
       const percent = servedPercent(plan, state);
-      const verdict = withSplitPolicy(health.check({ plan, state, percent }, now).verdict, opts.checkSplit);
+      const assessed = health.assess({ plan, state, percent }, now, closedBefore(now, settleMs));
+      const verdict = withSplitPolicy(assessed.verdict, opts.checkSplit);
       const result = reconcile(plan, state, verdict, now);
       if (!result.changed) return null;
       const before = state;

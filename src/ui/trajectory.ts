@@ -1,5 +1,5 @@
 // What the flag page draws per guardrail: both arms over time, and the sequential test's statistic against its threshold, refolded through the detectors' own steps.
-import { assessDefaults, foldWindow } from '../health/assess.ts';
+import { foldWindow } from '../health/assess.ts';
 import { defaultRelative } from '../health/assess-guardrail.ts';
 import { driftStatistic, initDrift, updateDrift } from '../health/detectors/drift.ts';
 import type { MeanStats } from '../health/detectors/mean-test.ts';

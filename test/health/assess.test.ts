@@ -170,7 +170,10 @@ describe('assess', () => {
       name: 'errors (relative) (drift vs holdback)',
       status: 'healthy',
     });
-    expect(v.guardrails[0]?.evidence).toMatchObject({ test: 'drift-change-point', holdback: { requests: 15_000 } });
+    expect(v.guardrails[0]?.evidence).toMatchObject({
+      test: 'drift-change-point',
+      holdback: { requests: 15_000 },
+    });
   });
 
   it('asks a person when revenue arrives without the squares its variance needs', () => {

@@ -25,7 +25,7 @@ function run(id: string, seed: number, maxHorizon?: number) {
   const index = scenarios.findIndex((s) => s.id === id);
   const scenario = scenarios[index];
   if (!scenario) throw new Error(`no scenario ${id}`);
-  return runSeed(scenario, index, seed, maxHorizon);
+  return runSeed(scenario, index, seed, true, maxHorizon);
 }
 
 const minute = (requests: number, errors: number, slowMs?: number): ArmMinute => {
@@ -146,7 +146,7 @@ describe('the Kayenta-style judge', () => {
 describe('the benchmark runner', () => {
   it('reports every scenario with the seeds asked for', async () => {
     const report = await runBenchmark({
-      seeds: { aa: 1, long: 1, regression: 1, drift: 1 },
+      seeds: { aa: 1, long: 1, regression: 1, drift: 1, gates: 1 },
       workers: 0,
       maxHorizonMinutes: 30,
     });

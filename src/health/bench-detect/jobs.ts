@@ -9,9 +9,17 @@ export interface Seeds {
   long: number;
   regression: number;
   drift: number;
+  /** The Flagger and Kayenta-style gates run on the first this many seeds of a scenario (they are slow to judge). */
+  gates: number;
 }
 
-export type Job = { scenario: number; from: number; to: number; maxHorizonMinutes?: number };
+export type Job = {
+  scenario: number;
+  from: number;
+  to: number;
+  gateSeeds: number;
+  maxHorizonMinutes?: number;
+};
 export type JobResult = { scenario: number; seeds: SeedResult[] };
 
 export function seedsFor(s: Scenario, seeds: Seeds): number {
@@ -26,7 +34,7 @@ export function runJob(job: Job): JobResult {
   if (!scenario) throw new Error(`no scenario ${job.scenario}`);
   const seeds: SeedResult[] = [];
   for (let seed = job.from; seed < job.to; seed++)
-    seeds.push(runSeed(scenario, job.scenario, seed, job.maxHorizonMinutes));
+    seeds.push(runSeed(scenario, job.scenario, seed, seed < job.gateSeeds, job.maxHorizonMinutes));
   return { scenario: job.scenario, seeds };
 }
 
@@ -40,6 +48,7 @@ export function planJobs(seeds: Seeds, maxHorizonMinutes?: number, chunk = 10): 
         scenario,
         from,
         to: Math.min(n, from + chunk),
+        gateSeeds: seeds.gates,
         ...(maxHorizonMinutes !== undefined ? { maxHorizonMinutes } : {}),
       });
   });

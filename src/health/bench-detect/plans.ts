@@ -19,8 +19,7 @@ export const guardrailsOf: Record<PlanRole, Guardrails> = {
     { metric: 'conversions', worse: 'lower' },
     { metric: 'revenue', worse: 'lower', cap: 200 },
   ],
-  // A week or a fortnight of minute histograms is too slow to re-read every hour until assessment is
-  // incremental, so the long horizons watch the count guardrails, where the reflected CUSUM lives.
+  // The drift scenario: what it measures is the error guardrail against the holdback.
   'errors-only': [
     { metric: 'errors', worse: 'higher' },
     { metric: 'errors', worse: 'higher', max: 0.02 },

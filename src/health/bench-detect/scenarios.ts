@@ -108,7 +108,7 @@ export const scenarios: readonly Scenario[] = [
     kind: 'long-aa',
     stages: hold(5, weekMinutes),
     horizonMinutes: weekMinutes,
-    plans: ['errors-only'],
+    plans: ['release'],
     baselines: false,
   },
   {
@@ -117,7 +117,7 @@ export const scenarios: readonly Scenario[] = [
     stages: toFull,
     holdback: 5,
     horizonMinutes: 60 + fortnightMinutes,
-    plans: ['errors-only'],
+    plans: ['release'],
     baselines: false,
   },
   errors(1.5, 1, 0),

@@ -131,6 +131,7 @@ export function runSeed(
   scenario: Scenario,
   scenarioIndex: number,
   seed: number,
+  withGates = true,
   maxHorizonMinutes = Number.POSITIVE_INFINITY,
 ): SeedResult {
   const rng = createRng(scenarioIndex, seed);
@@ -148,7 +149,7 @@ export function runSeed(
     }),
   );
   const product = roles.map(emptyOutcome);
-  const gates = gatesFor(scenario);
+  const gates = withGates ? gatesFor(scenario) : [];
   const gateOutcomes = gates.map(emptyOutcome);
   const trafficAt = (m: number) =>
     scenario.requestsPerMinute * (1 + diurnalAmplitude * Math.sin((2 * Math.PI * (m + phase)) / dayMinutes));

@@ -96,7 +96,7 @@ export function summarizeScenario(
           figures(
             name,
             scenario,
-            seeds.map((s) => s.gates[i] as Outcome),
+            seeds.filter((s) => s.gates.length > 0).map((s) => s.gates[i] as Outcome),
           ),
         )
       : [],
