@@ -99,6 +99,29 @@ describe('decisions in plain words', () => {
     });
   });
 
+  it('says a change that began after a healthy spell was caught as such, with the same confidence', () => {
+    const p = plan([{ metric: 'errors', worse: 'higher' }]);
+    // Two healthy hours (treatment 0 of 100, control 10 of 1,900 a minute), then treatment fails 4 % a minute.
+    const healthy = series(120, {
+      treatment: { requests: 100, errors: 0 },
+      control: { requests: 1900, errors: 10 },
+    });
+    const bad = series(135, {
+      treatment: { requests: 100, errors: 4 },
+      control: { requests: 1900, errors: 10 },
+    });
+    const data = {
+      ...healthy,
+      points: [...healthy.points, ...bad.points.filter((pt) => pt.start >= t0 + 120 * minute)],
+    };
+    const { result } = decide(p, state(1), data, 135);
+    expect(result.decision.action).toBe('rollback');
+    expect(result.decision.evidence).toMatchObject({ alarm: { form: 'change-point' } });
+    expect(result.decision.reason).toContain(
+      'caught as a change that began after the start, with 99 % confidence however long the rollout ran',
+    );
+  });
+
   it('does not call a rise beyond the guarded ratio when it is not, though the test is sure of it', () => {
     const p = plan([{ metric: 'errors', worse: 'higher', relative: 9 }]);
     const data = series(30, {
