@@ -183,7 +183,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', { timeout: 120_000 },
     );
     await page.click('a[href="/ui/flags/queue.async-tasks"]');
     const caption = await page.locator('[data-guardrail="errors (relative)"] figure').nth(1).textContent();
-    const latest = Number(/latest: cumulative (-?[\d.]+)/.exec(caption ?? '')?.[1]);
+    const latest = Number(/any onset \(change-point mixture\) (-?[\d.]+)/.exec(caption ?? '')?.[1]);
     const threshold = Number(
       /= ([\d.]+)/.exec(
         (await page
