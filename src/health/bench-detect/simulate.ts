@@ -119,7 +119,7 @@ const emptyOutcome = (): Outcome => ({
   holds: [],
 });
 
-/** The guardrail that rolled back, with the form of its test that crossed ("errors (relative) [reflected]"). */
+/** The guardrail that rolled back, with the form of its test that crossed ("errors (relative) [change-point]"). */
 function rollbackCause(evidence: Record<string, unknown>): string {
   const g = typeof evidence.guardrail === 'string' ? evidence.guardrail : 'rollback';
   const alarm = evidence.alarm as { form?: unknown } | null | undefined;
