@@ -147,6 +147,10 @@ export const envSchema = z.object({
   ROLLGATE_PROMETHEUS_MAX_SERIES: z.coerce.number().int().min(1).max(10_000).default(100),
   // Scheduled rollback drills: off unless set.
   ROLLGATE_DRILL_INTERVAL: optionalDuration('5m'),
+  // The SDK instance registry's bounds: anyone with a client token can invent instance ids.
+  ROLLGATE_SDK_MAX_INSTANCES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  ROLLGATE_SDK_MAX_INSTANCES_PER_APP: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  ROLLGATE_SDK_INSTANCE_RETENTION: duration('30d', '1h'),
 });
 
 export interface Config {
@@ -206,6 +210,8 @@ export interface Config {
   };
   /** How often a rollback drill runs on its own; undefined: only when asked (rollgate drill). */
   drill: { intervalMs: number | undefined };
+  /** Bounds of the SDK instance registry (in memory and the sdk_instances table). */
+  sdk: { maxInstances: number; maxInstancesPerApp: number; retentionMs: number };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -279,6 +285,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         maxSeries: e.ROLLGATE_PROMETHEUS_MAX_SERIES,
       },
       drill: { intervalMs: e.ROLLGATE_DRILL_INTERVAL },
+      sdk: {
+        maxInstances: e.ROLLGATE_SDK_MAX_INSTANCES,
+        maxInstancesPerApp: e.ROLLGATE_SDK_MAX_INSTANCES_PER_APP,
+        retentionMs: e.ROLLGATE_SDK_INSTANCE_RETENTION,
+      },
     },
   };
 }
@@ -303,6 +314,9 @@ function crossCheck(e: z.output<typeof envSchema>): string[] {
   }
   if (e.ROLLGATE_PROMETHEUS_BEARER_TOKEN_FILE && e.ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE) {
     problems.push('ROLLGATE_PROMETHEUS_BASIC_AUTH_FILE: set a bearer token file or basic auth, not both');
+  }
+  if (e.ROLLGATE_SDK_MAX_INSTANCES_PER_APP > e.ROLLGATE_SDK_MAX_INSTANCES) {
+    problems.push('ROLLGATE_SDK_MAX_INSTANCES_PER_APP: must not exceed ROLLGATE_SDK_MAX_INSTANCES');
   }
   const promUrl = e.ROLLGATE_PROMETHEUS_URL ? new URL(e.ROLLGATE_PROMETHEUS_URL) : undefined;
   // Credentials in the URL would end up in error messages, hold reasons and logs.

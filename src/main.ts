@@ -164,7 +164,11 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     onUnplannedFlags: (evaluations) => auditStore.noteUnplanned(evaluations, clock()),
   });
   // SDK instances as the client API sees them: in memory on the poll path, flushed to sdk_instances.
-  const sdks = createSdkRegistry({ now: clock });
+  const sdks = createSdkRegistry({
+    now: clock,
+    limits: config.sdk,
+    log: log.child({ part: 'sdk-instances' }),
+  });
   const sdkStore = createSdkInstanceStore(db);
   sdks.load(sdkStore.load(sdks.limits.maxInstances));
   const drills = createDrills({ controller, sdks, signalStore: signals.store, log, now: clock });
@@ -229,6 +233,7 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     (inputs) =>
       sdkReachChecks({
         instances: sdks.list(),
+        bounds: sdks.stats(),
         plans: inputs.flags.map((f) => ({ name: f.plan.name })),
         now: inputs.now,
       }),
@@ -389,7 +394,12 @@ export function createRollgate(config: Config, opts: RollgateOptions = {}) {
     ...opts.notifier,
     leads: replicas.leading,
   });
-  metrics.attach({ sseClients: streaming.clients, outbox: notifier.stats, replica: replicas.status });
+  metrics.attach({
+    sseClients: streaming.clients,
+    outbox: notifier.stats,
+    replica: replicas.status,
+    sdkInstances: sdks.stats,
+  });
   if (targets.length) {
     wakeNotifier = () => notifier.wake();
     notifier.start();

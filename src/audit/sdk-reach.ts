@@ -1,5 +1,5 @@
 // SDK reach: would every SDK instance seen recently see a rollback now? And is any plan fetched by no SDK at all?
-import type { SdkInstance } from '../sdk/instances.ts';
+import { isProven, provenRequests, type RegistryStats, type SdkInstance } from '../sdk/instances.ts';
 import type { AuditCheck } from './check.ts';
 
 export const sdkReachDefaults = {
@@ -11,6 +11,11 @@ export const sdkReachDefaults = {
   refreshIntervalMs: 15_000,
   /** An instance silent for this many refresh intervals would not see a rollback in time. */
   intervals: 3,
+  /**
+   * Unproven instances (one request) at least this many, and more than the proven ones, warn: a flood of invented
+   * ids, or instances that crash right after their first request.
+   */
+  unprovenWarnAt: 10,
 };
 
 export const instanceLabel = (i: Pick<SdkInstance, 'appName' | 'instanceId'>) =>
@@ -19,34 +24,80 @@ export const instanceLabel = (i: Pick<SdkInstance, 'appName' | 'instanceId'>) =>
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-/** One check per instance seen recently, a warning when none was, and one per plan no SDK fetched. */
+/**
+ * One check per proven instance seen recently, a warning when none was, one per plan no SDK fetched, and a word
+ * on the instances not judged. Only instances seen on at least two requests are judged (a real SDK registers and
+ * polls at start): an id made up for one request, or a thousand of them, can neither fail the gate nor hide it.
+ */
 export function sdkReachChecks(input: {
   instances: readonly SdkInstance[];
   plans: readonly { name: string }[];
   now: number;
   recentMs?: number;
   planWindowMs?: number;
+  /** The registry's counts (what it refused and dropped), reported with the instances not judged. */
+  bounds?: RegistryStats;
 }): AuditCheck[] {
   const { now } = input;
   const recentMs = input.recentMs ?? sdkReachDefaults.recentMs;
-  const recent = input.instances.filter((i) => i.lastSeen >= now - recentMs);
+  const seen = input.instances.filter((i) => i.lastSeen >= now - recentMs);
+  const recent = seen.filter(isProven);
+  const unproven = seen.length - recent.length;
+  const proven = input.instances.filter(isProven);
   const checks: AuditCheck[] = recent.map((i) => instanceCheck(i, now));
   if (!recent.length) {
     checks.push({
       check: 'sdk-reach',
       status: 'warn',
-      summary: `No SDK instance was seen in the last ${seconds(recentMs) / 60} min (${input.instances.length} known in all): nobody can say whether a rollback would reach the services.`,
+      summary: `No SDK instance was seen on ${provenRequests} requests or more in the last ${seconds(recentMs) / 60} min (${proven.length} such instance(s) known in all, ${unproven} seen recently on one request only): nobody can say whether a rollback would reach the services.`,
       numbers: {
         instancesRecent: 0,
-        instancesKnown: input.instances.length,
+        instancesKnown: proven.length,
+        instancesUnproven: unproven,
         recentSeconds: seconds(recentMs),
       },
       action:
         'If services use Rollgate, check that they reach this server with a client token and send UNLEASH-INSTANCEID (unleash-client does).',
     });
   }
-  checks.push(...unfetchedPlans(input.instances, input.plans, now, input.planWindowMs));
+  const notJudged = notJudgedCheck(unproven, recent.length, recentMs, input.bounds);
+  if (notJudged) checks.push(notJudged);
+  // Plans fetched only by one-request ids are not fetched by anything anyone is shown to run.
+  checks.push(...unfetchedPlans(proven, input.plans, now, input.planWindowMs));
   return checks;
+}
+
+/** What the audit did not judge, and why; nothing when it judged everything and the registry refused nothing. */
+function notJudgedCheck(
+  unproven: number,
+  judged: number,
+  recentMs: number,
+  bounds: RegistryStats | undefined,
+): AuditCheck | undefined {
+  const refused = bounds ? Object.values(bounds.refused).reduce((a, b) => a + b, 0) : 0;
+  const replaced = bounds ? bounds.evicted.unproven + bounds.evicted.idle : 0;
+  if (!unproven && !refused && !replaced) return undefined;
+  const flood = unproven >= sdkReachDefaults.unprovenWarnAt && unproven > judged;
+  const registry = bounds
+    ? ` Since start the registry refused ${refused} new id(s) (${bounds.refused.invalid} malformed, ${bounds.refused.app_full} with their app full, ${bounds.refused.registry_full} with the registry full) and replaced ${replaced} instance(s) to make room; it holds ${bounds.instances} (${bounds.unproven} unproven).`
+    : '';
+  return {
+    check: 'sdk-reach.unproven',
+    status: flood ? 'warn' : 'pass',
+    summary: `${unproven} SDK instance(s) seen in the last ${seconds(recentMs) / 60} min made a single request and were not judged (a real SDK registers and polls at start; ${judged} instance(s) with ${provenRequests} requests or more were).${registry}`,
+    numbers: {
+      instancesUnproven: unproven,
+      instancesJudged: judged,
+      provenRequests,
+      refusedInvalid: bounds?.refused.invalid ?? null,
+      refusedAppFull: bounds?.refused.app_full ?? null,
+      refusedRegistryFull: bounds?.refused.registry_full ?? null,
+      replaced: bounds ? replaced : null,
+    },
+    action: flood
+      ? "More one-request instance ids than real instances: someone holding a client token is inventing ids, or instances crash right after their first poll. Check the client tokens in use and the services' restarts; rollgate_sdk_instances_refused_total and _evicted_total on /metrics count the registry's side."
+      : '',
+  };
 }
 
 function instanceCheck(i: SdkInstance, now: number): AuditCheck {

@@ -16,6 +16,31 @@ export interface TrafficOptions {
   ratePerSecond: number;
   /** Purchase probability at today's price; other prices scale it with an elasticity of 1.5. */
   baseConversion: number;
+  /**
+   * Share of users per region (sent as X-Region, so the service reports per region and a plan guardrail
+   * `by: region` judges each): uneven on purpose, a small region's regression is what a total hides.
+   */
+  regions?: Record<string, number>;
+}
+
+/** The demo's regions: most users in us, a third as many in eu, few in ap. */
+export const demoRegions: Record<string, number> = { us: 0.6, eu: 0.3, ap: 0.1 };
+
+/**
+ * A user's region, fixed for the user (a multiplicative hash of its number, not the seed: the same user is in
+ * the same region in every run), drawn with the given shares.
+ */
+export function regionOfUser(user: number, shares: Record<string, number>): string | undefined {
+  const entries = Object.entries(shares).filter(([, share]) => share > 0);
+  const total = entries.reduce((sum, [, share]) => sum + share, 0);
+  if (!total) return undefined;
+  const u = ((Math.imul(user + 1, 2654435761) >>> 0) / 2 ** 32) * total;
+  let cumulative = 0;
+  for (const [region, share] of entries) {
+    cumulative += share;
+    if (u < cumulative) return region;
+  }
+  return entries[entries.length - 1]?.[0];
 }
 
 export interface TrafficStats {
@@ -44,12 +69,16 @@ export function startTraffic(o: TrafficOptions) {
   let running = true;
   const taskIds: string[] = [];
 
-  const call = async (method: string, url: string, body?: unknown) => {
+  const regions = o.regions ?? demoRegions;
+  const call = async (method: string, url: string, region: string | undefined, body?: unknown) => {
     stats.requests++;
     try {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (region !== undefined) headers['x-region'] = region;
       const res = await fetch(`${o.baseUrl}${url}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const json = (await res.json()) as Record<string, unknown>;
@@ -74,10 +103,11 @@ export function startTraffic(o: TrafficOptions) {
       const user = Math.floor(random() * o.users);
       const userId = `user-${user}`;
       const tenantId = `tenant-${Math.floor(user / 2)}`;
+      const region = regionOfUser(user, regions);
       const roll = random();
       if (roll < 0.7) {
         const type = random() < 0.5 ? 'ideas-implementation' : 'self-improvement';
-        const r = await call('POST', '/service/tasks', {
+        const r = await call('POST', '/service/tasks', region, {
           tenantId,
           userId,
           type,
@@ -90,15 +120,15 @@ export function startTraffic(o: TrafficOptions) {
           if (taskIds.length < 5000) taskIds.push(task.id);
         }
       } else if (roll < 0.75 && taskIds.length) {
-        await call('GET', `/service/tasks/${taskIds[Math.floor(random() * taskIds.length)]}`);
+        await call('GET', `/service/tasks/${taskIds[Math.floor(random() * taskIds.length)]}`, region);
       } else {
-        const r = await call('GET', `/service/offers?userId=${userId}`);
+        const r = await call('GET', `/service/offers?userId=${userId}`, region);
         const offer = r.json.offer as { id: string; price: number } | undefined;
         if (!offer) continue;
         stats.offers++;
         const p = o.baseConversion * (19 / offer.price) ** 1.5;
         if (random() < p) {
-          const bought = await call('POST', `/service/offers/${offer.id}/purchase`, {});
+          const bought = await call('POST', `/service/offers/${offer.id}/purchase`, region, {});
           if (bought.status === 201) stats.purchases++;
         }
       }

@@ -12,7 +12,7 @@ import {
   serializeDocument,
   strongEtag,
 } from '../rollout/served.ts';
-import type { SdkRegistry } from '../sdk/instances.ts';
+import { cut, type SdkRegistry } from '../sdk/instances.ts';
 import type { AuthEnv } from './auth.ts';
 import { etagMatches } from './etag.ts';
 import { idempotencyKeyOf } from './signal-routes.ts';
@@ -145,8 +145,13 @@ export function createClientRoutes(deps: {
 
   app.post('/register', async (c) => {
     const body = await objectBody(c);
-    sdks?.seen(c.req.raw.headers, body, 'register');
-    log.debug('sdk registered', { ...sourceOf(c, body), sdk: c.req.header('unleash-sdk') });
+    const instance = sdks?.seen(c.req.raw.headers, body, 'register');
+    // Names as the registry validated them: a sender's raw headers (any length, any bytes) are not logged.
+    log.debug('sdk registered', {
+      registered: instance !== undefined,
+      ...(instance ? { appName: instance.appName, instanceId: instance.instanceId } : {}),
+      sdk: cut(c.req.header('unleash-sdk'), 60),
+    });
     return c.body(null, 202);
   });
 

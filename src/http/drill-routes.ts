@@ -46,6 +46,9 @@ export function createDrillRoutes(deps: { sdks: SdkRegistry; drills: Drills }) {
       instances: sdks.list().map(sdkInstanceView),
       count: sdks.size(),
       limit: sdks.limits.maxInstances,
+      limitPerApp: sdks.limits.maxInstancesPerApp,
+      /** How many are unproven (one request), and what was refused or dropped since start. */
+      stats: sdks.stats(),
     }),
   );
 

@@ -9,6 +9,7 @@ import type { Verdict } from '../health/verdict.ts';
 import { verdictStatistic } from '../health/verdict-statistic.ts';
 import type { Controller } from '../rollout/controller.ts';
 import { phases } from '../rollout/state.ts';
+import { evictionReasons, type RegistryStats, refusalReasons } from '../sdk/instances.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -17,6 +18,7 @@ export interface MetricSources {
   sseClients?: () => number;
   outbox?: () => { pending: number; inFlight: number; failed: number; retried: number };
   replica?: () => { id: string; leading: boolean; leader: { id: string } | null };
+  sdkInstances?: () => RegistryStats;
 }
 
 export type SignalSource = 'api' | 'unleash' | 'otlp' | 'prometheus';
@@ -138,6 +140,40 @@ export function createMetrics(controller: Controller) {
       const s = sources.outbox?.();
       this.set({ kind: 'retried' }, s?.retried ?? 0);
       this.set({ kind: 'failed' }, s?.failed ?? 0);
+    },
+  });
+  // The SDK instance registry's bounds at work: its counts live in the registry, read at scrape time.
+  new Gauge({
+    name: 'rollgate_sdk_instances',
+    help: 'SDK instances in the registry: proven (seen on two requests or more, judged by the audit) or unproven.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const s = sources.sdkInstances?.();
+      this.set({ state: 'proven' }, s ? s.instances - s.unproven : 0);
+      this.set({ state: 'unproven' }, s?.unproven ?? 0);
+    },
+  });
+  new Counter({
+    name: 'rollgate_sdk_instances_refused_total',
+    help: 'New SDK instance ids not registered (the request itself was answered), by reason: invalid (app name or instance id malformed or too long), app_full or registry_full (every instance there proven and active).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      const s = sources.sdkInstances?.();
+      this.reset();
+      for (const reason of refusalReasons) this.inc({ reason }, s?.refused[reason] ?? 0);
+    },
+  });
+  new Counter({
+    name: 'rollgate_sdk_instances_evicted_total',
+    help: 'SDK instances dropped from the registry, by reason: unproven or idle (replaced by a new id when full), probation (seen on one request, not again within an hour), retention.',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      const s = sources.sdkInstances?.();
+      this.reset();
+      for (const reason of evictionReasons) this.inc({ reason }, s?.evicted[reason] ?? 0);
     },
   });
   const tick = new Histogram({

@@ -13,7 +13,7 @@ import type { Logger } from '../log.ts';
 import { DRILL_FLAG } from '../plans/schema.ts';
 import type { Controller, Flag } from '../rollout/controller.ts';
 import type { ServedFeatures } from '../rollout/served.ts';
-import type { SdkInstance, SdkRegistry } from './instances.ts';
+import { isProven, type SdkInstance, type SdkRegistry } from './instances.ts';
 
 export const drillDefaults = {
   /** The timeout is this many times the longest refresh interval seen, plus `slackMs`… */
@@ -178,7 +178,8 @@ export function createDrills(deps: {
 
   const run = async (actor: string, reason: string | null, timeoutOverride?: number): Promise<DrillRun> => {
     const startedAt = now();
-    const targets = sdks.list().filter((i) => i.lastSeen >= startedAt - recentMs);
+    // Only instances seen on two requests or more: an id invented for one request cannot make a drill fail.
+    const targets = sdks.list().filter((i) => i.lastSeen >= startedAt - recentMs && isProven(i));
     const timeoutMs = timeoutOverride ?? drillTimeout(targets);
     const took = new Map<SdkInstance, number>();
     const id = controller.events.append({

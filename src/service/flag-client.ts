@@ -12,6 +12,8 @@ export const serviceFlags = {
 export interface FlagContext {
   userId?: string;
   tenantId?: string;
+  /** The caller's region (X-Region), for constraints on region and for the segment outcomes are reported in. */
+  region?: string | undefined;
 }
 
 export interface VariantResult {
@@ -38,7 +40,10 @@ export type FlagClient = ReturnType<typeof createFlagClient>;
 /** Unleash context: stickiness fields other than userId travel in properties, as every SDK expects. */
 const toContext = (ctx: FlagContext) => ({
   ...(ctx.userId === undefined ? {} : { userId: ctx.userId }),
-  properties: ctx.tenantId === undefined ? {} : { tenantId: ctx.tenantId },
+  properties: {
+    ...(ctx.tenantId === undefined ? {} : { tenantId: ctx.tenantId }),
+    ...(ctx.region === undefined ? {} : { region: ctx.region }),
+  },
 });
 
 /** Until `connect` (or before the first fetch) every flag evaluates off: the old code path is the safe default. */

@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import { type FlagClient, serviceFlags } from './flag-client.ts';
 import type { Offer, OfferStore, Purchase } from './offer-store.ts';
 import { type PriceList, priceFor } from './pricing.ts';
+import { regionOf, type SegmentBy, segmentFor } from './segment.ts';
 import type { Outcome } from './signal-aggregate.ts';
 
 export const offersQuery = z.strictObject({ userId: z.string().trim().min(1).max(200) });
@@ -21,6 +22,7 @@ export interface OfferRouteDeps {
   log: Logger;
   newId: () => string;
   prices: PriceList;
+  segmentBy?: SegmentBy;
 }
 
 const offerView = (o: Offer) => ({
@@ -41,12 +43,14 @@ const purchaseView = (p: Purchase) => ({
 
 export function createOfferRoutes(deps: OfferRouteDeps) {
   const { offers, flags, record, clock, log } = deps;
+  const segmentBy = deps.segmentBy ?? 'region';
   const app = new Hono();
   let warnedPayload = false;
 
   app.get('/offers', (c) => {
     const { userId } = query(c, offersQuery);
-    const priced = priceFor(flags.variant(serviceFlags.pricing, { userId }), deps.prices);
+    const region = regionOf(c);
+    const priced = priceFor(flags.variant(serviceFlags.pricing, { userId, region }), deps.prices);
     if (priced.misconfigured && !warnedPayload) {
       warnedPayload = true;
       log.warn('a pricing variant has no usable price in its payload; serving the base price');
@@ -60,12 +64,21 @@ export function createOfferRoutes(deps: OfferRouteDeps) {
       createdAt: clock(),
     };
     offers.insert(offer);
-    record({ flag: serviceFlags.pricing, arm: offer.arm, unit: userId, request: true, exposed: true });
+    record({
+      flag: serviceFlags.pricing,
+      arm: offer.arm,
+      segment: segmentFor(segmentBy, { region }),
+      unit: userId,
+      request: true,
+      exposed: true,
+    });
     return c.json({ offer: offerView(offer) });
   });
 
   app.post('/offers/:id/purchase', async (c) => {
     await jsonBody(c, purchaseBody);
+    // The buyer's region, as its offer's was: the offer itself does not keep one.
+    const region = regionOf(c);
     const offer = offers.get(c.req.param('id'));
     if (!offer) throw new AppError('NOT_FOUND', `no offer with id "${c.req.param('id')}"`);
     const { purchase, created } = offers.purchase(offer, clock());
@@ -74,6 +87,7 @@ export function createOfferRoutes(deps: OfferRouteDeps) {
       record({
         flag: serviceFlags.pricing,
         arm: offer.arm,
+        segment: segmentFor(segmentBy, { region }),
         unit: offer.userId,
         conversion: true,
         revenue: offer.price,

@@ -7,6 +7,8 @@ import { createFlagClient, serviceFlags } from './flag-client.ts';
 import { createOfferStore } from './offer-store.ts';
 import type { PriceList } from './pricing.ts';
 import { createRedisQueue } from './redis-queue.ts';
+import type { SegmentBy } from './segment.ts';
+import { segmentFor } from './segment.ts';
 import { createServiceApp } from './service-app.ts';
 import { openServiceDb } from './service-db.ts';
 import { createSignalReporter, type ReporterOptions } from './signal-reporter.ts';
@@ -34,6 +36,11 @@ export interface ServiceOptions {
   workers?: Partial<WorkerOptions> & { enabled?: boolean };
   signals?: Partial<ReporterOptions>;
   flags?: { appName?: string; refreshMs?: number; metricsMs?: number; readyTimeoutMs?: number };
+  /**
+   * The context field outcomes are reported by, one segment per value (for a plan guardrail `by: region`):
+   * the caller's X-Region header by default, the tenant id, or none.
+   */
+  segmentBy?: SegmentBy;
   /** Recorded as ai_model where schema.ai-model is on and the request names none. */
   aiModel?: string;
   prices?: Partial<PriceList>;
@@ -59,6 +66,7 @@ export function createService(opts: ServiceOptions) {
   if (applied.length) log.info('service migrations applied', { applied });
 
   let knobs: WorkKnobs = { ...defaultWorkKnobs, ...opts.work };
+  const segmentBy = opts.segmentBy ?? 'region';
   const tasks = createTaskStore(db);
   const queueBackend = opts.queueUrl ? 'redis' : 'sqlite';
   const queue: TaskQueue = opts.queueUrl
@@ -86,6 +94,7 @@ export function createService(opts: ServiceOptions) {
       reporter.record({
         flag: serviceFlags.queue,
         arm: 'treatment',
+        segment: segmentFor(segmentBy, o.task),
         unit: o.task.userId,
         request: true,
         error: !o.ok,
@@ -107,6 +116,7 @@ export function createService(opts: ServiceOptions) {
     log,
     newId,
     aiModel: opts.aiModel ?? 'tasks-llm-v1',
+    segmentBy,
     prices,
     health: async () => {
       // A queue that cannot answer (Redis away) makes the service degraded, not its health endpoint an error.

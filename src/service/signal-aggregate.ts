@@ -11,6 +11,8 @@ export interface Outcome {
   flag: string;
   /** treatment, control, or a variant name. */
   arm: string;
+  /** The value of the context field the service segments by (its region), when known and storable. */
+  segment?: string | undefined;
   /** The user (or tenant) this outcome belongs to: units are distinct ids. */
   unit?: string;
   /** A request served in this arm; `error` marks it failed. */
@@ -26,6 +28,7 @@ export interface Outcome {
 export interface IntervalAggregate {
   flag: string;
   arm: string;
+  segment: string | undefined;
   start: number;
   requests: number;
   errors: number;
@@ -38,10 +41,16 @@ export interface IntervalAggregate {
   hasCommerce: boolean;
 }
 
-export function emptyAggregate(flag: string, arm: string, start: number): IntervalAggregate {
+export function emptyAggregate(
+  flag: string,
+  arm: string,
+  start: number,
+  segment?: string,
+): IntervalAggregate {
   return {
     flag,
     arm,
+    segment,
     start,
     requests: 0,
     errors: 0,
@@ -89,6 +98,8 @@ export function addOutcome(a: IntervalAggregate, o: Outcome): void {
  */
 export function toSignalRecord(a: IntervalAggregate, revenueCap: number): Record<string, unknown> {
   const record: Record<string, unknown> = { flag: a.flag, arm: a.arm, at: new Date(a.start).toISOString() };
+  // A segmented record counts in its segment and in the whole population: each outcome is in one record only.
+  if (a.segment !== undefined) record.segment = a.segment;
   if (a.hasRequests) {
     record.requests = a.requests;
     record.errors = a.errors;

@@ -1,4 +1,4 @@
-// Buffers outcomes per flag, arm and interval in memory and posts closed intervals to POST /api/signals.
+// Buffers outcomes per flag, arm, segment and interval in memory and posts closed intervals to POST /api/signals.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -22,6 +22,11 @@ export interface ReporterOptions {
   /** Longest wait between retries after failed posts. */
   maxBackoffMs: number;
   timeoutMs: number;
+  /**
+   * Distinct segments per flag and interval; outcomes in further ones are sent without a segment (they still
+   * count in the whole population), so a caller naming a new region on every request cannot multiply aggregates.
+   */
+  maxSegments: number;
 }
 
 export const defaultReporterOptions: ReporterOptions = {
@@ -31,6 +36,7 @@ export const defaultReporterOptions: ReporterOptions = {
   revenueCap: 200,
   maxBackoffMs: 60_000,
   timeoutMs: 5_000,
+  maxSegments: 20,
 };
 
 export interface ReporterTarget {
@@ -53,22 +59,44 @@ export function createSignalReporter(deps: {
   let sending: Promise<void> | undefined;
   let failures = 0;
   let retryAt = 0;
-  const counts = { sent: 0, dropped: 0, rejected: 0, failedPosts: 0 };
+  const counts = { sent: 0, dropped: 0, rejected: 0, failedPosts: 0, unsegmented: 0 };
+  /** Segments seen per flag and interval start, for maxSegments; forgotten with the interval's aggregates. */
+  const segmentsOf = new Map<string, Set<string>>();
   let lastError: string | null = null;
 
-  const keyOf = (flag: string, arm: string, start: number) => `${flag}\u0000${arm}\u0000${start}`;
+  const keyOf = (flag: string, arm: string, segment: string | undefined, start: number) =>
+    `${flag}\u0000${arm}\u0000${segment ?? ''}\u0000${start}`;
+
+  /** The outcome's segment, or none once its flag has maxSegments others in this interval. */
+  const segmentIn = (flag: string, segment: string | undefined, start: number) => {
+    if (segment === undefined) return undefined;
+    const at = `${flag}\u0000${start}`;
+    let seen = segmentsOf.get(at);
+    if (!seen) {
+      seen = new Set();
+      segmentsOf.set(at, seen);
+    }
+    if (seen.has(segment)) return segment;
+    if (seen.size >= options.maxSegments) {
+      counts.unsegmented += 1;
+      return undefined;
+    }
+    seen.add(segment);
+    return segment;
+  };
 
   /** Never blocks and never throws: a request's outcome is one map update. */
   function record(outcome: Outcome): void {
     const start = Math.floor(clock() / options.intervalMs) * options.intervalMs;
-    const key = keyOf(outcome.flag, outcome.arm, start);
+    const segment = segmentIn(outcome.flag, outcome.segment, start);
+    const key = keyOf(outcome.flag, outcome.arm, segment, start);
     let agg = pending.get(key);
     if (!agg) {
       if (pending.size >= options.maxPending) {
         counts.dropped += 1;
         return;
       }
-      agg = emptyAggregate(outcome.flag, outcome.arm, start);
+      agg = emptyAggregate(outcome.flag, outcome.arm, start, segment);
       pending.set(key, agg);
     }
     addOutcome(agg, outcome);
@@ -139,6 +167,10 @@ export function createSignalReporter(deps: {
         if (!all && a.start >= openFrom) continue;
         records.push(toSignalRecord(a, options.revenueCap));
         pending.delete(key);
+      }
+      for (const at of segmentsOf.keys()) {
+        const start = Number(at.slice(at.lastIndexOf('\u0000') + 1));
+        if (all || start < openFrom) segmentsOf.delete(at);
       }
       if (!records.length) return Promise.resolve();
       batch = { key: randomUUID(), body: JSON.stringify({ records }), records: records.length };

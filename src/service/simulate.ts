@@ -10,6 +10,11 @@ export interface WorkKnobs {
   failureRate: number;
   /** Extra chance that an attempt fails on the queued path only: the injected defect a rollout must catch. */
   queueDefectRate: number;
+  /**
+   * Extra chance, per region, that a queued attempt fails for tasks from that region only (a regional
+   * dependency gone bad): a regression a guardrail `by: region` finds while the total still looks healthy.
+   */
+  regionDefects: Record<string, number>;
 }
 
 export const defaultWorkKnobs: WorkKnobs = {
@@ -17,6 +22,7 @@ export const defaultWorkKnobs: WorkKnobs = {
   workMs: 50,
   failureRate: 0.005,
   queueDefectRate: 0,
+  regionDefects: {},
 };
 
 export interface WorkSubject {
@@ -24,6 +30,8 @@ export interface WorkSubject {
   userId: string;
   type: TaskType;
   input: unknown;
+  /** The region the task came from, when its caller named one. */
+  region?: string | undefined;
 }
 
 export interface WorkPlan {
@@ -63,7 +71,8 @@ export function planWork(
   const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   const durationMs = Math.max(0, Math.round(knobs.workMs * typeFactor[task.type] * Math.exp(0.3 * z)));
   const failDraw = draw(knobs.seed, key, attempt, 'failure');
-  const failChance = knobs.failureRate + (path === 'queued' ? knobs.queueDefectRate : 0);
+  const regional = task.region === undefined ? 0 : (knobs.regionDefects[task.region] ?? 0);
+  const failChance = knobs.failureRate + (path === 'queued' ? knobs.queueDefectRate + regional : 0);
   const error = failDraw < failChance ? `simulated ${path} failure on attempt ${attempt}` : null;
   const quality = draw(knobs.seed, key, 'result');
   const result =

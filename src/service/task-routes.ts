@@ -6,6 +6,7 @@ import { jsonBody } from '../edge.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { type FlagClient, serviceFlags } from './flag-client.ts';
+import { regionOf, type SegmentBy, segmentFor } from './segment.ts';
 import type { Outcome } from './signal-aggregate.ts';
 import { planWork, type WorkKnobs } from './simulate.ts';
 import type { TaskQueue } from './task-queue.ts';
@@ -35,6 +36,8 @@ export interface TaskRouteDeps {
   log: Logger;
   newId: () => string;
   aiModel: string;
+  /** The context field outcomes are reported by (a segment per value); the region unless told otherwise. */
+  segmentBy?: SegmentBy;
 }
 
 export function taskView(t: Task) {
@@ -57,6 +60,7 @@ export function taskView(t: Task) {
 
 export function createTaskRoutes(deps: TaskRouteDeps) {
   const { tasks, queue, flags, record, clock, log } = deps;
+  const segmentBy = deps.segmentBy ?? 'region';
   const app = new Hono();
   let warnedMissingColumn = false;
 
@@ -86,11 +90,17 @@ export function createTaskRoutes(deps: TaskRouteDeps) {
   };
 
   /** One schema.ai-model request outcome per task call, with the tenant as the unit its stickiness uses. */
-  const recordSchema = (arm: string, tenantId: string, startedAt: number, error: boolean) =>
+  const recordSchema = (
+    arm: string,
+    ctx: { tenantId: string; region?: string | undefined },
+    startedAt: number,
+    error: boolean,
+  ) =>
     record({
       flag: serviceFlags.schema,
       arm,
-      unit: tenantId,
+      segment: segmentFor(segmentBy, ctx),
+      unit: ctx.tenantId,
       request: true,
       error,
       latencyMs: clock() - startedAt,
@@ -99,7 +109,8 @@ export function createTaskRoutes(deps: TaskRouteDeps) {
   app.post('/tasks', async (c) => {
     const body = await jsonBody(c, createTaskBody);
     const startedAt = clock();
-    const ctx = { userId: body.userId, tenantId: body.tenantId };
+    const region = regionOf(c);
+    const ctx = { userId: body.userId, tenantId: body.tenantId, region };
     const schema = modelPath(ctx);
     const queued = flags.isEnabled(serviceFlags.queue, ctx);
     const task: NewTask = {
@@ -115,35 +126,38 @@ export function createTaskRoutes(deps: TaskRouteDeps) {
     try {
       if (schema.use) tasks.insertWithModel(task, body.aiModel ?? deps.aiModel);
       else tasks.insert(task);
+      // Before the enqueue: the worker that runs it reports its outcome under this region.
+      if (region !== undefined) tasks.setRegion(task.id, region);
       // A crash between these two is repaired at start: queued tasks without a queue entry are enqueued again.
       if (queued) await enqueue(task.id);
     } catch (err) {
-      recordSchema(schema.arm, task.tenantId, startedAt, true);
+      recordSchema(schema.arm, ctx, startedAt, true);
       throw err;
     }
     if (queued) {
       deps.enqueued?.();
-      recordSchema(schema.arm, task.tenantId, startedAt, false);
+      recordSchema(schema.arm, ctx, startedAt, false);
       const stored = schema.use ? tasks.getWithModel(task.id) : tasks.get(task.id);
       if (!stored) throw new AppError('INTERNAL', `task ${task.id} vanished after insert`);
       return c.json({ task: taskView(stored) }, 202, { Location: `${c.req.path}/${task.id}` });
     }
 
     // The old path: the request waits while the task runs, and a failure is final.
-    const plan = planWork(deps.knobs(), task, 1, 'inline');
+    const plan = planWork(deps.knobs(), { ...task, region }, 1, 'inline');
     await sleep(plan.durationMs);
     if (plan.error === null) tasks.complete(task.id, plan.result, 1, clock());
     else tasks.finishFailed(task.id, 'failed', plan.error, 1, clock());
     record({
       flag: serviceFlags.queue,
       arm: 'control',
+      segment: segmentFor(segmentBy, ctx),
       unit: task.userId,
       request: true,
       error: plan.error !== null,
       latencyMs: clock() - task.createdAt,
     });
     // A task that fails on the way it was recorded counts against that arm too: task failures are this guardrail.
-    recordSchema(schema.arm, task.tenantId, startedAt, plan.error !== null);
+    recordSchema(schema.arm, ctx, startedAt, plan.error !== null);
     const stored = schema.use ? tasks.getWithModel(task.id) : tasks.get(task.id);
     if (!stored) throw new AppError('INTERNAL', `task ${task.id} vanished after insert`);
     return c.json({ task: taskView(stored) }, 201);
@@ -153,15 +167,17 @@ export function createTaskRoutes(deps: TaskRouteDeps) {
     const startedAt = clock();
     const found = tasks.get(c.req.param('id'));
     if (!found) throw new AppError('NOT_FOUND', `no task with id "${c.req.param('id')}"`);
-    const schema = modelPath({ userId: found.userId, tenantId: found.tenantId });
+    // A read is segmented by the reader's region, as its flag context is.
+    const ctx = { userId: found.userId, tenantId: found.tenantId, region: regionOf(c) };
+    const schema = modelPath(ctx);
     let task: Task | undefined = found;
     try {
       if (schema.use) task = tasks.getWithModel(found.id);
     } catch (err) {
-      recordSchema(schema.arm, found.tenantId, startedAt, true);
+      recordSchema(schema.arm, ctx, startedAt, true);
       throw err;
     }
-    recordSchema(schema.arm, found.tenantId, startedAt, false);
+    recordSchema(schema.arm, ctx, startedAt, false);
     return c.json({ task: taskView(task ?? found) });
   });
 

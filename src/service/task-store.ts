@@ -24,6 +24,8 @@ export interface Task extends NewTask {
   finishedAt: number | null;
   /** Present only when read through the ai_model path; null when the task was written without it. */
   aiModel?: string | null;
+  /** The region it was created from (task_regions), where a worker needs it; never read by the routes. */
+  region?: string | undefined;
 }
 
 interface Row {
@@ -110,6 +112,16 @@ export function createTaskStore(db: Db) {
   const queued = db
     .prepare<[], string>(`SELECT id FROM execution_tasks WHERE mode = 'queued' AND status = 'queued'`)
     .pluck();
+  // Prepared on first use: a database without the 005 migration (tests of the schema change) never needs them.
+  let regions: ReturnType<typeof prepareRegions> | undefined;
+  const prepareRegions = () => ({
+    set: db.prepare<[string, string]>('INSERT OR REPLACE INTO task_regions (task_id, region) VALUES (?, ?)'),
+    get: db.prepare<[string], string>('SELECT region FROM task_regions WHERE task_id = ?').pluck(),
+  });
+  const regionStatements = () => {
+    regions ??= prepareRegions();
+    return regions;
+  };
   const usage = db.prepare<[string], { tasks_done: number }>(
     'SELECT tasks_done FROM tenant_usage WHERE tenant_id = ?',
   );
@@ -176,6 +188,13 @@ export function createTaskStore(db: Db) {
     /** Tasks waiting for a worker: at start each is enqueued again (idempotently) so none is stranded. */
     queuedIds(): string[] {
       return queued.all();
+    },
+    /** Records the region a task came from (its caller's X-Region). */
+    setRegion(id: string, region: string): void {
+      regionStatements().set.run(id, region);
+    },
+    regionOf(id: string): string | undefined {
+      return regionStatements().get.get(id);
     },
     usage(tenantId: string): number {
       return usage.get(tenantId)?.tasks_done ?? 0;

@@ -61,7 +61,9 @@ export function createWorkers(deps: {
   }
 
   async function handle(lease: Lease) {
-    const task = tasks.get(lease.taskId);
+    const stored = tasks.get(lease.taskId);
+    // The region it came from travels with it: its work and its reported outcome are that region's.
+    const task = stored && { ...stored, region: tasks.regionOf(stored.id) };
     // A task this database does not know was enqueued by a process with another database on a shared queue:
     // failing it (it ends as a dead letter) shows the misconfiguration; acknowledging it would lose the task.
     if (!task) return void (await queue.fail(lease, 'task not in this service database'));

@@ -375,9 +375,10 @@ describe.each(backends)('stores on $name', (backend) => {
     registry.fetched({ 'unleash-instanceid': 'a', 'unleash-appname': 'web' }, 9, '"e9"', 'poll');
     expect(store.flush(registry, now)).toBe(1);
     const loaded = store.load(10);
-    expect(loaded.map((i) => [i.instanceId, i.revision, i.etag])).toEqual([
-      ['b', 8, '"e8"'],
-      ['a', 9, '"e9"'],
+    // requests (migration 011) round-trips: a counted twice, b once.
+    expect(loaded.map((i) => [i.instanceId, i.revision, i.etag, i.requests])).toEqual([
+      ['b', 8, '"e8"', 1],
+      ['a', 9, '"e9"', 2],
     ]);
   });
 

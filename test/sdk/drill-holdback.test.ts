@@ -125,13 +125,14 @@ describe('drill scheduling and shutdown', () => {
 
   it('a shutdown ends a running drill at once: the flag is restored and the run recorded as failed', async () => {
     const { rg } = await completed();
-    // An instance that polled once and will not again.
-    rg.sdks.fetched(
-      { 'unleash-appname': 'checkout', 'unleash-instanceid': 'pod-z' },
-      rg.served.current().revision,
-      rg.served.current().etag,
-      'poll',
-    );
+    // An instance that polled twice (a drill judges only instances seen on two requests) and will not again.
+    for (let n = 0; n < 2; n++)
+      rg.sdks.fetched(
+        { 'unleash-appname': 'checkout', 'unleash-instanceid': 'pod-z' },
+        rg.served.current().revision,
+        rg.served.current().etag,
+        'poll',
+      );
     const { run, done } = rg.drills.start('ops', { timeoutMs: 60_000 });
     expect(run.status).toBe('running');
     expect(rg.served.current().byName.get('rollgate.drill')?.enabled).toBe(true);

@@ -51,13 +51,24 @@ async function finished(id: number): Promise<DrillRun> {
   }
 }
 
-/** Three real SDKs seen by the server; the third stopped after its first fetch, as a hung or dead pod would. */
+/** Requests the server saw from an instance: a drill judges only those seen on two or more. */
+const requestsOf = (instanceId: string) =>
+  server.rg.sdks.list().find((i) => i.instanceId === instanceId)?.requests ?? 0;
+
+/** A polling SDK stopped after its second poll, as a pod that hung or died would (one poll is not yet an SDK). */
+async function stoppedInstance(instanceId: string) {
+  const stopped = sdk(instanceId, 'poll');
+  await nextEvent(stopped, UnleashEvents.Synchronized);
+  await expect.poll(() => requestsOf(instanceId), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+  stopped.destroy();
+}
+
+/** Three real SDKs seen by the server; the third stopped after its second fetch, as a hung or dead pod would. */
 async function threeInstances() {
   const streaming = sdk('streaming-1', 'stream');
   const polling = sdk('polling-1', 'poll');
-  const stopped = sdk('stopped-1', 'poll');
-  await Promise.all([streaming, polling, stopped].map((c) => nextEvent(c, UnleashEvents.Synchronized)));
-  stopped.destroy();
+  await Promise.all([streaming, polling].map((c) => nextEvent(c, UnleashEvents.Synchronized)));
+  await stoppedInstance('stopped-1');
   // The streaming SDK's hydration is recorded when its write completes.
   await expect.poll(() => server.rg.sdks.list().length, { timeout: 5000 }).toBe(3);
   return { streaming, polling };
@@ -122,6 +133,8 @@ describe('rollback drill against real unleash-client 6.12.1 instances', () => {
     const live = [sdk('streaming-1', 'stream'), sdk('polling-1', 'poll')];
     await Promise.all(live.map((c) => nextEvent(c, UnleashEvents.Synchronized)));
     await expect.poll(() => server.rg.sdks.list().length, { timeout: 5000 }).toBe(2);
+    // The poller is judged from its second poll on (200 ms after its first).
+    await expect.poll(() => requestsOf('polling-1'), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
     const target = { url: server.url, token: server.tokens.admin };
     const first: string[] = [];
     const ok = await drillCommand(target, { timeout: '5s', json: true, pollMs: 100 }, (l) => first.push(l));
@@ -130,9 +143,7 @@ describe('rollback drill against real unleash-client 6.12.1 instances', () => {
     expect(passed.summary).toMatch(/^All 2 SDK instance\(s\) held the drill's change, the slowest after/);
     expect(ok).toBe(0);
 
-    const stopped = sdk('stopped-1', 'poll');
-    await nextEvent(stopped, UnleashEvents.Synchronized);
-    stopped.destroy();
+    await stoppedInstance('stopped-1');
     const lines: string[] = [];
     const code = await drillCommand(target, { timeout: '2s', json: false, pollMs: 100 }, (l) =>
       lines.push(l),

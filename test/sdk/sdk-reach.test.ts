@@ -34,8 +34,11 @@ describe('the sdk-reach check', () => {
     const { rg, clock, call } = rollgate();
     const poll = (id: string) =>
       call('GET', '/api/client/features', { token: 'client-secret-0123456789', headers: poller(id) });
+    // Two polls each: an instance is judged once it made two requests.
+    expect((await poll('pod-a')).status).toBe(200);
     expect((await poll('pod-a')).status).toBe(200);
     clock.advance(2000);
+    expect((await poll('pod-b')).status).toBe(200);
     expect((await poll('pod-b')).status).toBe(200);
     clock.advance(2000);
     const plans = rg.controller.listFlags().map((f) => f.plan);
@@ -57,11 +60,13 @@ describe('the sdk-reach check', () => {
 
   it('warns for plans no SDK fetched in 7 days, honouring namePrefix, and when no instance was seen lately', async () => {
     const { rg, clock, call } = rollgate();
-    const res = await call('GET', '/api/client/features?namePrefix=demo.', {
-      token: 'client-secret-0123456789',
-      headers: poller('pod-demo'),
-    });
-    expect(res.status).toBe(200);
+    for (let n = 0; n < 2; n++) {
+      const res = await call('GET', '/api/client/features?namePrefix=demo.', {
+        token: 'client-secret-0123456789',
+        headers: poller('pod-demo'),
+      });
+      expect(res.status).toBe(200);
+    }
     const plans = rg.controller.listFlags().map((f) => f.plan);
     const unfetched = (now: number) =>
       sdkReachChecks({ instances: rg.sdks.list(), plans, now })
@@ -101,16 +106,25 @@ function rawPoll(server: SdkServer, headers: Record<string, string>) {
 }
 
 describe('hostile SDK identities', () => {
-  it('cuts long names and versions, keeps only printable characters, and ignores a nonsense interval', async () => {
+  it('registers no malformed or overlong name, answers the request anyway, and cuts versions and intervals', async () => {
     const server = await startSdkServer();
     open.push(server);
-    const status = await rawPoll(server, {
-      'unleash-appname': `app-${'a'.repeat(4000)}`,
-      'unleash-instanceid': `\u00e9vil-${'i'.repeat(4000)}`,
-      'unleash-interval': '-5',
-      'unleash-sdk': `unleash-node-sdk:${'9'.repeat(3000)}`,
-    });
-    expect(status).toBe(200);
+    const hostile = [
+      { 'unleash-appname': `app-${'a'.repeat(4000)}`, 'unleash-instanceid': 'pod-1' },
+      { 'unleash-appname': 'app', 'unleash-instanceid': `pod-${'i'.repeat(97)}` },
+      { 'unleash-appname': 'app', 'unleash-instanceid': '\u00e9vil-pod' },
+      { 'unleash-appname': 'app', 'unleash-instanceid': 'pod;drop<script>' },
+      { 'unleash-appname': 'app', 'unleash-instanceid': 'pod\tid' },
+    ];
+    for (const headers of hostile) expect(await rawPoll(server, headers)).toBe(200);
+    expect(
+      await rawPoll(server, {
+        'unleash-appname': 'app',
+        'unleash-instanceid': 'user-host.example:7/a@b+c=d#e~f_g',
+        'unleash-interval': '-5',
+        'unleash-sdk': `unleash-node-sdk:${'9'.repeat(3000)}`,
+      }),
+    ).toBe(200);
     const register = await fetch(`${server.url}/api/client/register`, {
       method: 'POST',
       headers: { authorization: server.tokens.client, 'content-type': 'application/json' },
@@ -123,23 +137,31 @@ describe('hostile SDK identities', () => {
       }),
     });
     expect(register.status).toBe(202);
+    const fine = await fetch(`${server.url}/api/client/register`, {
+      method: 'POST',
+      headers: { authorization: server.tokens.client, 'content-type': 'application/json' },
+      body: JSON.stringify({ appName: 'reg', instanceId: 'r-1', sdkVersion: { no: 1 }, interval: 'soon' }),
+    });
+    expect(fine.status).toBe(202);
     const res = await fetch(`${server.url}/api/admin/sdk-instances`, {
       headers: { authorization: `Bearer ${server.tokens.admin}` },
     });
     const body = (await res.json()) as {
       instances: Array<Record<string, string | number | null>>;
       limit: number;
+      limitPerApp: number;
+      stats: { refused: Record<string, number> };
     };
-    expect(body.limit).toBe(10_000);
-    const polled = body.instances.find((i) => String(i.appName).startsWith('app-'));
-    expect(String(polled?.appName).length).toBe(100);
-    expect(String(polled?.instanceId).length).toBe(100);
-    expect(polled?.instanceId).toMatch(/^[\x20-\x7e]+$/);
-    expect(String(polled?.instanceId).startsWith('?vil-')).toBe(true);
+    expect(body).toMatchObject({ limit: 10_000, limitPerApp: 1_000 });
+    expect(body.instances.map((i) => `${i.appName}/${i.instanceId}`).sort()).toEqual([
+      'app/user-host.example:7/a@b+c=d#e~f_g',
+      'reg/r-1',
+    ]);
+    expect(body.stats.refused).toEqual({ invalid: 6, app_full: 0, registry_full: 0 });
+    const polled = body.instances.find((i) => i.appName === 'app');
     expect(String(polled?.sdkVersion).length).toBe(60);
-    expect(polled?.refreshIntervalMs).toBeNull();
+    expect(polled).toMatchObject({ refreshIntervalMs: null, requests: 1 });
     const registered = body.instances.find((i) => i.appName === 'reg');
-    expect(String(registered?.instanceId).length).toBe(100);
     expect(registered).toMatchObject({ sdkVersion: null, metricsIntervalMs: null, startedAt: null });
   });
 
@@ -190,5 +212,150 @@ describe('hostile SDK identities', () => {
     expect(again.list().map((i) => i.instanceId)).toEqual(['d', 'a', 'c']);
     expect(again.list()[0]).toMatchObject({ refreshIntervalMs: 1000, sdkVersion: 'unleash-node-sdk:6.12.1' });
     db.close();
+  });
+});
+
+describe('the registry when full', () => {
+  const at = (app: string, id: string) => ({ 'unleash-appname': app, 'unleash-instanceid': id });
+
+  it('replaces an unproven instance first, then one idle past activeMs, and refuses while all are proven and active', () => {
+    let now = 10_000_000;
+    const sdks = createSdkRegistry({
+      now: () => now,
+      limits: { maxInstances: 4, maxInstancesPerApp: 2, activeMs: 60_000 },
+    });
+    const poll = (app: string, id: string) => sdks.fetched(at(app, id), 1, '"e1"', 'poll');
+    poll('web', 'real-1');
+    poll('web', 'real-1');
+    poll('web', 'fake-1');
+    // web is full (real-1 proven, fake-1 not): fake-2 replaces fake-1, the real one stays.
+    poll('web', 'fake-2');
+    expect(sdks.list().map((i) => i.instanceId)).toEqual(['fake-2', 'real-1']);
+    poll('web', 'fake-2');
+    // Both proven and active: a new id under web is refused, the others are untouched.
+    now += 1000;
+    poll('web', 'fake-3');
+    expect(sdks.stats()).toMatchObject({
+      instances: 2,
+      unproven: 0,
+      refused: { invalid: 0, app_full: 1, registry_full: 0 },
+      evicted: { unproven: 1, idle: 0 },
+    });
+    // Another app fills the rest of the registry with proven instances; the registry is then full.
+    for (const id of ['a', 'b']) {
+      poll('api', id);
+      poll('api', id);
+    }
+    poll('jobs', 'x');
+    expect(sdks.stats().refused.registry_full).toBe(1);
+    // A minute later real-1 keeps polling; web/fake-2 and api/a, api/b are idle: the oldest idle one gives way.
+    now += 61_000;
+    poll('web', 'real-1');
+    poll('jobs', 'x');
+    expect(sdks.stats().evicted.idle).toBe(1);
+    expect(sdks.list().map((i) => `${i.appName}/${i.instanceId}`)).toEqual([
+      'jobs/x',
+      'web/real-1',
+      'api/b',
+      'api/a',
+    ]);
+  });
+
+  it('keeps an instance holding a stream open (one request) as if proven, and forgets one-request ids after probation', () => {
+    let now = 10_000_000;
+    const sdks = createSdkRegistry({
+      now: () => now,
+      limits: { maxInstancesPerApp: 2, probationMs: 60_000 },
+    });
+    sdks.streaming(at('web', 'streamer'), true);
+    sdks.fetched(at('web', 'streamer'), 1, '"e1"', 'stream');
+    sdks.fetched(at('web', 'once'), 1, '"e1"', 'poll');
+    sdks.fetched(at('web', 'flood-1'), 1, '"e1"', 'poll');
+    expect(sdks.list().map((i) => i.instanceId)).toEqual(['flood-1', 'streamer']);
+    expect(sdks.stats()).toMatchObject({ unproven: 1, evicted: { unproven: 1 } });
+    now += 61_000;
+    sdks.maintain(now);
+    expect(sdks.list().map((i) => i.instanceId)).toEqual(['streamer']);
+    expect(sdks.stats().evicted.probation).toBe(1);
+    // Closed after its single request, the streamer is unproven again and forgotten like the others.
+    sdks.streaming(at('web', 'streamer'), false);
+    now += 61_000;
+    sdks.maintain(now);
+    expect(sdks.size()).toBe(0);
+  });
+
+  it('forgets instances unseen for the retention period, in memory and in the table, and counts it', () => {
+    let now = 10_000_000;
+    const sdks = createSdkRegistry({ now: () => now, limits: { retentionMs: 3_600_000 } });
+    const db = openDb(path.join(tempDir('rollgate-sdk-'), 'rollgate.db'));
+    migrate(db, migrationsDir);
+    const store = createSdkInstanceStore(db);
+    for (const id of ['old', 'old']) sdks.fetched(poller(id), 1, '"e1"', 'poll');
+    store.flush(sdks, now);
+    now += 1_800_000;
+    for (const id of ['new', 'new']) sdks.fetched(poller(id), 1, '"e1"', 'poll');
+    now += 1_900_000;
+    store.flush(sdks, now);
+    expect(sdks.list().map((i) => i.instanceId)).toEqual(['new']);
+    expect(sdks.stats().evicted.retention).toBe(1);
+    expect(db.prepare('SELECT instance_id, requests FROM sdk_instances').all()).toEqual([
+      { instance_id: 'new', requests: 2 },
+    ]);
+    db.close();
+  });
+
+  it('loads stored instances under the current rules: malformed names and what exceeds the caps stay out', () => {
+    const base = createSdkRegistry({ now: () => 1_000_000 });
+    for (const id of ['a', 'b', 'c']) {
+      base.fetched(poller(id), 1, '"e1"', 'poll');
+      base.fetched(poller(id), 1, '"e1"', 'poll');
+    }
+    const stored = [
+      { ...base.list()[0], instanceId: 'bad id;' },
+      ...base.list().slice(1),
+    ].reverse() as ReturnType<typeof base.list>;
+    const again = createSdkRegistry({ now: () => 1_000_500, limits: { maxInstancesPerApp: 1 } });
+    again.load(stored);
+    expect(again.list().map((i) => i.instanceId)).toEqual(['a']);
+    // Those left out are dropped from the table on the next flush; loading counts nothing as refused or evicted.
+    expect(again.drain().evicted.map((e) => e.instanceId)).toEqual(['b', 'bad id;']);
+    expect(again.stats()).toMatchObject({ refused: { app_full: 0 }, evicted: { unproven: 0, idle: 0 } });
+  });
+});
+
+describe('ROLLGATE_SDK_* settings', () => {
+  it('sets the caps and retention, and names the field it refuses', async () => {
+    const { parseConfig } = await import('../../src/config.ts');
+    const ok = parseConfig({
+      ROLLGATE_SDK_MAX_INSTANCES: '2000',
+      ROLLGATE_SDK_MAX_INSTANCES_PER_APP: '50',
+      ROLLGATE_SDK_INSTANCE_RETENTION: '7d',
+    });
+    expect(ok.ok && ok.config.sdk).toEqual({
+      maxInstances: 2000,
+      maxInstancesPerApp: 50,
+      retentionMs: 7 * 86_400_000,
+    });
+    const defaults = parseConfig({});
+    expect(defaults.ok && defaults.config.sdk).toEqual({
+      maxInstances: 10_000,
+      maxInstancesPerApp: 1_000,
+      retentionMs: 30 * 86_400_000,
+    });
+    const bad = parseConfig({
+      ROLLGATE_SDK_MAX_INSTANCES: '0',
+      ROLLGATE_SDK_INSTANCE_RETENTION: '5m',
+    });
+    expect(bad.ok ? [] : bad.problems.map((p) => p.split(':')[0])).toEqual([
+      'ROLLGATE_SDK_MAX_INSTANCES',
+      'ROLLGATE_SDK_INSTANCE_RETENTION',
+    ]);
+    const crossed = parseConfig({
+      ROLLGATE_SDK_MAX_INSTANCES: '10',
+      ROLLGATE_SDK_MAX_INSTANCES_PER_APP: '11',
+    });
+    expect(crossed.ok ? [] : crossed.problems).toEqual([
+      'ROLLGATE_SDK_MAX_INSTANCES_PER_APP: must not exceed ROLLGATE_SDK_MAX_INSTANCES',
+    ]);
   });
 });

@@ -46,11 +46,12 @@ describe('service database', () => {
       '002_ai_model.sql',
       '003_task_queue.sql',
       '004_offers.sql',
+      '005_task_regions.sql',
     ]);
     createTaskStore(first.db).insertWithModel(newTask('t1'), 'model-a');
     const schemaBefore = first.db.prepare('SELECT name, sql FROM sqlite_master ORDER BY name').all();
     const recorded = first.db.prepare(`SELECT name FROM ${serviceMigrationsTable}`).pluck().all();
-    expect(recorded).toHaveLength(4);
+    expect(recorded).toHaveLength(5);
     first.db.close();
 
     const second = openServiceDb(file);

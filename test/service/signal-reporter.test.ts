@@ -174,3 +174,79 @@ describe('signal reporter', () => {
     expect(r.stats()).toMatchObject({ pending: 1, sent: 0 });
   });
 });
+
+describe('signal reporter segments', () => {
+  it('sends one record per flag, arm, segment and interval, unsegmented outcomes apart, each outcome once', async () => {
+    const sink = await intake();
+    const { clock, r } = reporter();
+    r.start({ url: sink.url, token: 't' });
+    const flag = 'queue.async-tasks';
+    for (const [segment, error] of [
+      ['eu', true],
+      ['eu', false],
+      ['us', false],
+      [undefined, false],
+    ] as const)
+      r.record({ flag, arm: 'treatment', segment, unit: 'u', request: true, error });
+    r.record({ flag, arm: 'control', segment: 'eu', unit: 'u', request: true });
+    clock.advance(10_000);
+    await r.flush();
+    expect(sink.records().map((x) => [x.arm, x.segment ?? null, x.requests, x.errors])).toEqual([
+      ['treatment', 'eu', 2, 1],
+      ['treatment', 'us', 1, 0],
+      ['treatment', null, 1, 0],
+      ['control', 'eu', 1, 0],
+    ]);
+    // Rollgate adds segmented records to the whole population: no outcome is sent both with and without one.
+    expect(sink.records().reduce((n, x) => n + Number(x.requests), 0)).toBe(5);
+  });
+
+  it('sends outcomes beyond maxSegments per flag and interval without a segment, and counts them', async () => {
+    const sink = await intake();
+    const { clock, r } = reporter({ maxSegments: 2 });
+    r.start({ url: sink.url, token: 't' });
+    for (const segment of ['eu', 'us', 'ap', 'sa', 'eu'])
+      r.record({ flag: 'queue.async-tasks', arm: 'treatment', segment, unit: 'u', request: true });
+    clock.advance(10_000);
+    // A new interval starts counting afresh.
+    r.record({ flag: 'queue.async-tasks', arm: 'treatment', segment: 'ap', unit: 'u', request: true });
+    clock.advance(10_000);
+    await r.flush();
+    expect(sink.records().map((x) => [x.at, x.segment ?? null, x.requests])).toEqual([
+      ['2026-11-02T10:00:00.000Z', 'eu', 2],
+      ['2026-11-02T10:00:00.000Z', 'us', 1],
+      ['2026-11-02T10:00:00.000Z', null, 2],
+      ['2026-11-02T10:00:10.000Z', 'ap', 1],
+    ]);
+    expect(r.stats().unsegmented).toBe(2);
+  });
+
+  it('resends a failed segmented batch byte for byte under its key; what came meanwhile goes in the next batch', async () => {
+    const sink = await intake([503]);
+    const { clock, r } = reporter();
+    r.start({ url: sink.url, token: 't' });
+    r.record({ flag: 'queue.async-tasks', arm: 'treatment', segment: 'eu', unit: 'u', request: true });
+    r.record({ flag: 'queue.async-tasks', arm: 'treatment', segment: 'us', unit: 'u', request: true });
+    clock.advance(10_000);
+    await r.flush();
+    expect(r.stats()).toMatchObject({ unacknowledged: 2, failedPosts: 1 });
+    // More for eu in the same (now closed) interval's region, in a later interval: not folded into the retry.
+    r.record({ flag: 'queue.async-tasks', arm: 'treatment', segment: 'eu', unit: 'u', request: true });
+    clock.advance(10_000);
+    await r.flush();
+    const [first, retry, next] = sink.posts;
+    expect(retry).toEqual(first);
+    expect(next?.key).not.toBe(first?.key);
+    expect(JSON.parse(next?.body ?? '{}').records).toEqual([
+      {
+        flag: 'queue.async-tasks',
+        arm: 'treatment',
+        at: '2026-11-02T10:00:10.000Z',
+        segment: 'eu',
+        requests: 1,
+        errors: 0,
+      },
+    ]);
+    expect(r.stats()).toMatchObject({ sent: 3, unacknowledged: 0 });
+  });
+});
