@@ -43,9 +43,9 @@ export const defaultRelative = { errors: 1, latency: 0.1, conversions: 0.05, rev
  * ln(1/α), while the latency tests decide in minutes and the SLO bound acts only far above baseline.
  */
 export function guardrailWeight(g: Guardrail): number {
-  if (g.max !== undefined || g.min !== undefined) return 0.05;
-  if (g.metric === 'errors') return 0.8;
-  if (g.metric === 'latency') return g.quantile !== undefined ? 0.05 : 0.1;
+  if (g.max !== undefined || g.min !== undefined) return 0.025;
+  if (g.metric === 'errors') return 0.9;
+  if (g.metric === 'latency') return g.quantile !== undefined ? 0.025 : 0.05;
   return 0.5;
 }
 

@@ -1,6 +1,11 @@
 // The sequential tests' statistics step by step: each fold runs the detector's own init and update over the intervals assess uses.
 import { defaultRelative } from '../health/assess-guardrail.ts';
-import { type CountTestForm, initCountTest, updateCountTest } from '../health/detectors/count-test.ts';
+import {
+  type CountTestForm,
+  countStatistics,
+  initCountTest,
+  updateCountTest,
+} from '../health/detectors/count-test.ts';
 import {
   initMeanTest,
   type MeanStats,
@@ -8,7 +13,7 @@ import {
   updateMeanTest,
 } from '../health/detectors/mean-test.ts';
 import { initSlo, logMixtureRatio, updateSlo } from '../health/detectors/slo-bound.ts';
-import { type CountInterval, logMeanExp } from '../health/detectors/split-likelihood.ts';
+import type { CountInterval } from '../health/detectors/split-likelihood.ts';
 import type { ArmStats, Interval } from '../health/intervals.ts';
 import type { Guardrail } from '../plans/schema.ts';
 import type { GuardrailTrajectory, Level, Line, Point } from './trajectory.ts';
@@ -35,8 +40,9 @@ export function countTrajectory(
   for (const i of intervals) {
     state = updateCountTest(state, countsOf(i, pick));
     const t = i.start + i.width;
-    cumulativeLine.push([t, logMeanExp(state.cumulative)]);
-    changePointLine.push([t, logMeanExp(state.changePoint)]);
+    const statistics = countStatistics(state);
+    cumulativeLine.push([t, statistics.cumulative]);
+    changePointLine.push([t, statistics.changePoint]);
   }
   const lines = [{ label: 'cumulative (from the start)', points: cumulativeLine }];
   if (form === 'change-point')

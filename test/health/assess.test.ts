@@ -66,7 +66,7 @@ describe('assess', () => {
       treatment: { requests: 30_000, events: 150 },
       control: { requests: 570_000, events: 2880 },
       logEValueThreshold: expect.any(Number),
-      alpha: expect.closeTo((0.01 * 0.8) / 0.85, 12),
+      alpha: expect.closeTo((0.01 * 0.9) / 0.925, 12),
     });
     expect(v.guardrails[1]?.evidence).toMatchObject({
       interval: { lower: expect.any(Number), upper: expect.any(Number) },

@@ -26,7 +26,7 @@ export interface BenchOptions {
 }
 
 /** Enough A/A seeds that a 1 % false-rollback rate would show (Wilson upper bound near 1.5 % when none fire); gates on the first 40. */
-export const fullSeeds: Seeds = { aa: 200, long: 60, regression: 32, drift: 32, gates: 40 };
+export const fullSeeds: Seeds = { aa: 200, long: 60, regression: 64, drift: 32, gates: 40 };
 export const quickSeeds: Seeds = { aa: 1, long: 1, regression: 1, drift: 1, gates: 1 };
 /** The smoke run: one seed of every scenario, each cut at three hours. */
 export const quickHorizonMinutes = 180;

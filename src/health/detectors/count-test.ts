@@ -38,6 +38,8 @@ export interface CountTestOptions {
 export interface CountTestState {
   readonly options: Required<Omit<CountTestOptions, 'minTreatmentRequests'>> & {
     minTreatmentRequests: number | null;
+    /** ln of each grid ratio's prior weight (ratioPrior). */
+    logPrior: readonly number[];
   };
   /** L_r per grid ratio, summed since the test started. */
   readonly cumulative: readonly number[];
@@ -49,6 +51,38 @@ export interface CountTestState {
   readonly alarm: Alarm | null;
 }
 
+/**
+ * Prior weights over the ratio grid: log-normal around the ratio the guardrail guards against (1 + relative),
+ * with scale ln 2, normalized to 1. The mixture is valid for any fixed weights; centring them where the plan
+ * says the harm starts spends the evidence there. For the default 2×: 2× weighs 0.25 (a uniform grid gives
+ * 0.17: 0.39 nat less to catch a doubling), 5× 0.10 (0.47 nat more), 10× 0.017 — a tenfold rise builds
+ * evidence so fast that the extra 2.3 nats cost it about a minute.
+ */
+export function ratioPrior(ratios: readonly number[], centre: number): number[] {
+  const scale = Math.LN2;
+  const raw = ratios.map(
+    (r) => -((Math.log(r) - Math.log(Math.max(centre, 1.01))) ** 2) / (2 * scale * scale),
+  );
+  const norm = logSumExp(raw);
+  return raw.map((x) => x - norm);
+}
+
+const logSumExp = (xs: readonly number[]): number => logMeanExp(xs) + Math.log(xs.length);
+
+/** ln Σ_r w_r exp(x_r). */
+function logWeighted(xs: readonly number[], logWeights: readonly number[]): number {
+  return logSumExp(xs.map((x, i) => x + (logWeights[i] as number)));
+}
+
+/** The test's two statistics on a log scale: the cumulative e-value, and the change-point mixture that decides. */
+export function countStatistics(state: CountTestState): { cumulative: number; changePoint: number } {
+  const { logPrior } = state.options;
+  return {
+    cumulative: logWeighted(state.cumulative, logPrior),
+    changePoint: logWeighted(state.changePoint, logPrior),
+  };
+}
+
 export function initCountTest(options: CountTestOptions): CountTestState {
   const ratios = options.ratios ?? defaultRatios;
   return {
@@ -58,6 +92,7 @@ export function initCountTest(options: CountTestOptions): CountTestState {
       ratios,
       minTreatmentRequests: options.minTreatmentRequests ?? null,
       detectRatio: options.detectRatio ?? 2,
+      logPrior: ratioPrior(ratios, options.detectRatio ?? 2),
     },
     cumulative: ratios.map(() => 0),
     changePoint: ratios.map(() => Number.NEGATIVE_INFINITY),
@@ -94,29 +129,40 @@ function crossing(
   interval: number,
 ): Alarm | null {
   const threshold = -Math.log(options.alpha);
-  if (options.form === 'cumulative') return crossed(cumulative, threshold, interval, 'cumulative');
-  const alarm = crossed(changePoint, threshold, interval, 'change-point');
-  // Named for the onset that carries it: the flip's term alone (w_1·mean exp(L_r)) already crossing is "cumulative".
-  if (alarm && logMeanExp(cumulative) + logStartWeight(1) >= threshold) alarm.form = 'cumulative';
+  const { logPrior } = options;
+  if (options.form === 'cumulative') return crossed(cumulative, logPrior, threshold, interval, 'cumulative');
+  const alarm = crossed(changePoint, logPrior, threshold, interval, 'change-point');
+  // Named for the onset that carries it: the flip's term alone (w_1·Σ w_r exp(L_r)) already crossing is "cumulative".
+  if (alarm && logWeighted(cumulative, logPrior) + logStartWeight(1) >= threshold) alarm.form = 'cumulative';
   return alarm;
 }
 
-function crossed(logs: readonly number[], threshold: number, interval: number, form: string): Alarm | null {
-  // The mean of exp(L_r) is at most its largest term, so below the threshold there is nothing to average.
+function crossed(
+  logs: readonly number[],
+  logPrior: readonly number[],
+  threshold: number,
+  interval: number,
+  form: string,
+): Alarm | null {
+  // A weighted mean of exp(L_r) is at most its largest term, so below the threshold there is nothing to average.
   if (Math.max(...logs) < threshold) return null;
-  const statistic = logMeanExp(logs);
+  const statistic = logWeighted(logs, logPrior);
   return statistic >= threshold ? { interval, statistic, threshold, form } : null;
 }
 
-/** Expected treatment requests to catch an r-fold rise over baseline rate p0: ln(G/α) / (p0·(r ln r − r + 1)). */
-export function requestsToDetect(
-  ratio: number,
-  baselineRate: number,
-  alpha: number,
-  gridSize: number,
-): number {
+/**
+ * Expected treatment requests to catch an r-fold rise over baseline rate p0: ln(1/(α·w)) / (p0·(r ln r − r + 1)),
+ * where w is the prior weight of the grid ratio nearest r (1/G on a uniform grid of G ratios).
+ */
+export function requestsToDetect(ratio: number, baselineRate: number, alpha: number, weight: number): number {
   const information = baselineRate * (ratio * Math.log(ratio) - ratio + 1);
-  return information > 0 ? Math.log(gridSize / alpha) / information : Number.POSITIVE_INFINITY;
+  return information > 0 ? Math.log(1 / (alpha * weight)) / information : Number.POSITIVE_INFINITY;
+}
+
+/** The prior weight of the grid ratio nearest `ratio` (on a log scale). */
+function weightNear(options: CountTestState['options'], ratio: number): number {
+  const distance = options.ratios.map((r) => Math.abs(Math.log(r) - Math.log(ratio)));
+  return Math.exp(options.logPrior[distance.indexOf(Math.min(...distance))] as number);
 }
 
 export type CountTestEvidence = ReturnType<typeof countEvidence>;
@@ -129,9 +175,15 @@ function countEvidence(state: CountTestState) {
   const baseline = (totals.eC + 0.5) / (totals.nC + 1);
   const minTreatmentRequests =
     options.minTreatmentRequests ??
-    Math.ceil(requestsToDetect(options.detectRatio, baseline, options.alpha, options.ratios.length));
-  const logEValue = logMeanExp(state.cumulative);
-  const logChangePoint = logMeanExp(state.changePoint);
+    Math.ceil(
+      requestsToDetect(
+        options.detectRatio,
+        baseline,
+        options.alpha,
+        weightNear(options, options.detectRatio),
+      ),
+    );
+  const { cumulative: logEValue, changePoint: logChangePoint } = countStatistics(state);
   const best = state.cumulative.indexOf(Math.max(...state.cumulative));
   return {
     test: 'count-mixture' as const,

@@ -2,12 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { logStartWeight } from '../../../src/health/detectors/change-point.ts';
 import {
+  countStatistics,
   countTestVerdict,
   initCountTest,
+  ratioPrior,
   requestsToDetect,
   updateCountTest,
 } from '../../../src/health/detectors/count-test.ts';
-import { logMeanExp, shareIncrement } from '../../../src/health/detectors/split-likelihood.ts';
+import { defaultRatios, logMeanExp, shareIncrement } from '../../../src/health/detectors/split-likelihood.ts';
 import { createRng } from '../../../src/prng.ts';
 
 describe('the per-interval increment ℓ_k(r)', () => {
@@ -28,17 +30,25 @@ describe('the per-interval increment ℓ_k(r)', () => {
 });
 
 describe('the count test', () => {
-  it('alarms exactly when the mixture e-value reaches 1/α', () => {
-    // s = 0.5 and every bad event in treatment: ℓ(r) = e_T·ln(2r/(1+r)). With e_T = 10:
-    // L = 5.97837 (r=10), 5.10826 (5), 4.05465 (3), 2.87682 (2), 1.82322 (1.5), 1.05361 (1.25);
-    // mean of exp = (394.70 + 165.38 + 57.665 + 17.758 + 6.1917 + 2.8680)/6 = 107.43 ≥ 100.
-    // With e_T = 9 every L is 0.9 times that: mean of exp = 62.6 < 100.
+  it('alarms exactly when the prior-weighted mixture e-value reaches 1/α', () => {
+    // s = 0.5 and every bad event in treatment: ℓ(r) = e_T·ln(2r/(1+r)). The prior centred on 2× weighs the grid
+    // 1.25…10 as 0.197, 0.227, 0.248, 0.209, 0.103, 0.017 (ratioPrior). With e_T = 10:
+    // L = 1.05361, 1.82322, 2.87682, 4.05465, 5.10826, 5.97837 → Σ w·exp(L) = 42.2.
+    const weights = ratioPrior(defaultRatios, 2).map(Math.exp);
+    expect(weights.map((w) => Number(w.toFixed(3)))).toEqual([0.197, 0.227, 0.248, 0.209, 0.103, 0.017]);
+    const hand = (eT: number) =>
+      Math.log(
+        defaultRatios.reduce((sum, r, i) => sum + (weights[i] as number) * ((2 * r) / (1 + r)) ** eT, 0),
+      );
     const start = initCountTest({ alpha: 0.01, form: 'cumulative' });
-    const ten = updateCountTest(start, { nT: 1000, nC: 1000, eT: 10, eC: 0 });
-    expect(logMeanExp(ten.cumulative)).toBeCloseTo(Math.log(107.43), 3);
-    expect(ten.alarm).toMatchObject({ interval: 1, form: 'cumulative' });
-    const nine = updateCountTest(start, { nT: 1000, nC: 1000, eT: 9, eC: 0 });
-    expect(nine.alarm).toBeNull();
+    const at = (eT: number) => updateCountTest(start, { nT: 1000, nC: 1000, eT, eC: 0 });
+    expect(logMeanExp(at(10).cumulative)).not.toBeCloseTo(hand(10), 1);
+    expect(countStatistics(at(10)).cumulative).toBeCloseTo(Math.log(42.2), 2);
+    let first = 1;
+    while (hand(first) < Math.log(100)) first++;
+    expect(first).toBe(12);
+    expect(at(first).alarm).toMatchObject({ interval: 1, form: 'cumulative' });
+    expect(at(first - 1).alarm).toBeNull();
   });
 
   it('folds the change-point mixture as S_t = (S_t−1 + w_t)·exp(ℓ_t), by hand on one ratio', () => {
@@ -110,13 +120,15 @@ describe('the count test', () => {
     for (let k = 0; k < 100; k++) s = updateCountTest(s, { nT: 50, nC: 950, eT: 0, eC: 5 });
     const v = countTestVerdict(s);
     expect(v.status).toBe('healthy');
-    // Control rate (550 + 0.5)/(104500 + 1) ≈ 0.005268 → ln 600 / (0.005268·0.386294) ≈ 3,144 requests.
-    expect(v.evidence.minTreatmentRequests).toBe(3144);
+    // Control rate (550 + 0.5)/(104500 + 1) ≈ 0.005268; the prior weighs 2× 0.2479 →
+    // ln(1/(0.01·0.2479)) / (0.005268·0.386294) ≈ 2,950 requests.
+    expect(v.evidence.minTreatmentRequests).toBe(2950);
   });
 
   it('matches DETECTION.md: about 3,300 requests for a doubling and 320 for 5× at 0.5 %', () => {
-    expect(requestsToDetect(2, 0.005, 0.01, 6)).toBeCloseTo(3312, 0);
-    expect(requestsToDetect(5, 0.005, 0.01, 6)).toBeCloseTo(316, 0);
+    // On a uniform grid of six ratios (weight 1/6), as DETECTION.md computes it.
+    expect(requestsToDetect(2, 0.005, 0.01, 1 / 6)).toBeCloseTo(3312, 0);
+    expect(requestsToDetect(5, 0.005, 0.01, 1 / 6)).toBeCloseTo(316, 0);
   });
 });
 
