@@ -81,3 +81,16 @@ export function buildRollgate(opts: {
   };
   return { rg, config, clock, call };
 }
+
+/** Admin API calls against a running server over real HTTP, with the test admin token (or another). */
+export function adminClient(url: string, token: string = testTokens.admin) {
+  return async (method: string, route: string, body?: unknown) => {
+    const res = await fetch(`${url}/api/admin/${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field
+    return { status: res.status, body: (await res.json()) as any };
+  };
+}

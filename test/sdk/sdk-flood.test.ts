@@ -7,7 +7,7 @@ import type { AuditCheck } from '../../src/audit/check.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRollgate } from '../../src/main.ts';
 import type { DrillRun } from '../../src/sdk/drill.ts';
-import { makeFlagsDir, testConfig, testTokens } from '../helpers/rollgate.ts';
+import { adminClient, makeFlagsDir, testConfig, testTokens } from '../helpers/rollgate.ts';
 import { nextEvent, sdkPlanFiles } from '../helpers/sdk-server.ts';
 
 const stops: Array<() => unknown> = [];
@@ -21,15 +21,7 @@ async function server(env: Record<string, string>) {
   });
   const { url } = await rg.start();
   stops.push(() => rg.stop());
-  const admin = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(`${url}/api/admin/${route}`, {
-      method,
-      headers: { authorization: `Bearer ${testTokens.admin}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const admin = adminClient(url);
   return { rg, url, admin };
 }
 

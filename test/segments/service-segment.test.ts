@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRollgate } from '../../src/main.ts';
-import { bundledFlagsDir, makeFlagsDir, testConfig, testTokens } from '../helpers/rollgate.ts';
+import { adminClient, bundledFlagsDir, makeFlagsDir, testConfig } from '../helpers/rollgate.ts';
 
 const minute = 60_000;
 const flag = 'queue.async-tasks';
@@ -64,15 +64,7 @@ async function start() {
   stops.push(() => rg.stop());
   const svc = rg.service;
   if (!svc) throw new Error('the service is not mounted');
-  const admin = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(`${url}/api/admin/${route}`, {
-      method,
-      headers: { authorization: `Bearer ${testTokens.admin}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const admin = adminClient(url);
   return { rg, svc, clock, url, admin };
 }
 
