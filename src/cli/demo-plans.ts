@@ -12,6 +12,12 @@ export interface Compression {
   /** Minimum exposures are divided by this. */
   exposureDivisor: number;
   /**
+   * And then kept to at most this many treatment requests: the bundled plans ask for what their guardrails
+   * need at the real targets (hundreds of thousands for a 5 % revenue drop), which the demo's minutes of
+   * traffic cannot give.
+   */
+  maxMinRequests: number;
+  /**
    * Count guardrails (relative errors, latency tails) may pass a stage once a rise of this fold would have
    * shown, instead of the default 2×: the demo's minutes of traffic cannot rule out a doubling at 1 %.
    */
@@ -30,7 +36,9 @@ export function compressPlan(plan: Plan, c: Compression): Plan {
       stages: plan.rollout.stages.map((s) => ({
         ...s,
         ...(s.bake ? { bake: formatDuration(Math.min(parseDuration(s.bake) ?? 0, c.maxBakeMs)) } : {}),
-        ...(s.minRequests ? { minRequests: Math.ceil(s.minRequests / c.exposureDivisor) } : {}),
+        ...(s.minRequests
+          ? { minRequests: Math.min(Math.ceil(s.minRequests / c.exposureDivisor), c.maxMinRequests) }
+          : {}),
       })),
       guardrails: plan.rollout.guardrails.map((g) =>
         isCountTest(g) ? { ...g, relative: c.errorRatio - 1 } : g,
