@@ -14,7 +14,7 @@ export interface Compression {
   /**
    * And then kept to at most this many treatment requests: the bundled plans ask for what their guardrails
    * need at the real targets (hundreds of thousands for a 5 % revenue drop), which the demo's minutes of
-   * traffic cannot give. Kept small: the longer a stage of the queue change runs in the demo, the more its
+   * traffic cannot give. Kept small (50): the longer a stage of the queue change runs in the demo, the more its
    * tail test sees of the queue hop the time compression magnifies (src/cli/demo.ts), not of the change.
    */
   maxMinRequests: number;
