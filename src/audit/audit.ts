@@ -2,8 +2,9 @@
 // thin reads that gather those inputs and the thread the power simulations run in.
 import { Worker } from 'node:worker_threads';
 import { type Interval, toIntervals } from '../health/intervals.ts';
-import { minuteMs } from '../health/series.ts';
+import { minuteMs, type SegmentSeries } from '../health/series.ts';
 import type { SignalStore } from '../health/signal-store.ts';
+import { segmentFieldOf } from '../plans/signal-source.ts';
 import type { StoredEvent } from '../rollout/event-store.ts';
 import {
   type AuditFlag,
@@ -14,7 +15,14 @@ import {
 } from './blind-spots.ts';
 import type { AuditCheck, AuditStatus } from './check.ts';
 import { type LedgerEntry, trustChecks, trustLedger } from './ledger.ts';
-import { type Baseline, defaultBaseline, type PowerInput, type PowerOptions, powerChecks } from './power.ts';
+import {
+  type Baseline,
+  defaultBaseline,
+  type PowerInput,
+  type PowerOptions,
+  powerChecks,
+  storedSegments,
+} from './power.ts';
 
 /** Everything the checks read, gathered once per run: what the blind spots read, and more. */
 export interface AuditInputs extends BlindSpotInput {
@@ -22,6 +30,8 @@ export interface AuditInputs extends BlindSpotInput {
   events: readonly StoredEvent[];
   /** Requests per minute for plans with no stored traffic (`--traffic`). */
   traffic?: number | undefined;
+  /** Each `by:` plan's stored segment signals over the recent window: the split its power is simulated with. */
+  recentSegments?: ReadonlyMap<string, SegmentSeries>;
 }
 
 /**
@@ -99,12 +109,22 @@ export function powerInputs(inputs: AuditInputs): PowerInput[] {
       const intervals = inputs.recent.get(f.plan.name) ?? [];
       const stored = recentTraffic(intervals);
       const traffic = stored ?? inputs.traffic ?? null;
+      const segmentSignals = inputs.recentSegments?.get(f.plan.name);
+      const wholeControl = intervals.reduce((n, i) => n + i.control.errors.count, 0);
+      const segments = segmentSignals
+        ? storedSegments(
+            segmentSignals,
+            wholeControl,
+            `stored control traffic (last ${inputs.recentMs / minuteMs} min)`,
+          )
+        : null;
       return {
         plan: f.plan,
         traffic: traffic === null ? null : Math.round(traffic * 10) / 10,
         trafficSource:
           stored !== null ? `stored signals (last ${inputs.recentMs / minuteMs} min)` : '--traffic',
         baseline: storedBaseline(intervals),
+        ...(segments ? { segments } : {}),
       };
     });
 }
@@ -164,10 +184,16 @@ export function createAuditor(deps: AuditorDeps) {
         toIntervals(deps.signalStore.series(f.plan.name, now - recentMs)).filter((i) => i.start <= now),
       ]),
     );
+    const recentSegments = new Map(
+      flags
+        .filter((f) => segmentFieldOf(f.plan) !== undefined)
+        .map((f) => [f.plan.name, deps.signalStore.segmentSeries(f.plan.name, now - recentMs)]),
+    );
     return {
       now,
       flags,
       recent,
+      recentSegments,
       recentMs,
       staleAfterMs: deps.staleAfterMs,
       unplanned: deps.unplanned(now - blindSpotDefaults.unplannedWithinMs),

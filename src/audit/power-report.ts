@@ -18,7 +18,11 @@ export function powerTable(checks: readonly AuditCheck[]): string {
         n.smallestRelative === null
           ? '> 16× target'
           : `${Math.round(Number(n.smallestRelative) * 1000) / 10} %`;
-      return `| ${c.subject} | ${n.stage} (${n.percent} %) | ${n.guardrail} | ${Math.round(Number(n.targetRelative) * 1000) / 10} % | ${minutes(n.detectionMinutes)} | ${minutes(n.promotionMinutes)} | ${n.caughtBeforePromotion ?? '-'} | ${n.promotionMinutes === null ? '-' : smallest} | **${c.status}** |`;
+      const guardrail =
+        n.segment === undefined
+          ? n.guardrail
+          : `${n.guardrail}, change in ${n.segment} only (${Math.round(Number(n.segmentShare) * 1000) / 10} %)`;
+      return `| ${c.subject} | ${n.stage} (${n.percent} %) | ${guardrail} | ${Math.round(Number(n.targetRelative) * 1000) / 10} % | ${minutes(n.detectionMinutes)} | ${minutes(n.promotionMinutes)} | ${n.caughtBeforePromotion ?? '-'} | ${n.promotionMinutes === null ? '-' : smallest} | **${c.status}** |`;
     });
   return [
     '| plan | stage | guardrail | target change | caught after (median) | promotes after (median) | caught first (seeds) | smallest caught before promotion | status |',

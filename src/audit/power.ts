@@ -6,10 +6,10 @@ import { migrate } from '../db/migrate.ts';
 import { openDb } from '../db/open.ts';
 import { assess } from '../health/assess.ts';
 import { defaultRelative, guardrailName } from '../health/assess-guardrail.ts';
-import { service } from '../health/bench-detect/traffic.ts';
 import { normalCdf } from '../health/detectors/distributions.ts';
 import { createSignalIngest } from '../health/ingest.ts';
-import { defaultLatencyBoundsMs, minuteMs } from '../health/series.ts';
+import { maxSegmentsOf } from '../health/segments.ts';
+import { defaultLatencyBoundsMs, minuteMs, otherSegment, type SegmentSeries } from '../health/series.ts';
 import type { IntervalRecord } from '../health/signal-schema.ts';
 import { silentLogger } from '../log.ts';
 import { formatDuration, parseDuration } from '../plans/duration.ts';
@@ -36,14 +36,22 @@ export interface Baseline {
   source: string;
 }
 
-/** Used where a flag has no stored control signals: the detection benchmark's service. */
+/**
+ * Used where a flag has no stored control signals (each figure separately: storedBaseline replaces those it can
+ * measure). A typical request-serving service, the figures the detection benchmark's service uses too (kept
+ * here so the product does not read the benchmark's files), so the two sets of detection times compare:
+ * - errors: 0.5 % of requests fail;
+ * - latency: lognormal, median 100 ms (ln ms mean ln 100), σ = 0.5 in ln ms (p95 about 230 ms);
+ * - conversions: 5 % of exposed users purchase;
+ * - revenue: per purchase lognormal, median 30, σ = 0.8 (mean about 41), before the plan's cap.
+ */
 export const defaultBaseline: Baseline = {
-  errorRate: service.errorRate,
-  latencyMu: service.latencyMu,
-  latencySigma: service.latencySigma,
-  conversionRate: service.conversionRate,
-  revenueMu: service.revenueMu,
-  revenueSigma: service.revenueSigma,
+  errorRate: 0.005,
+  latencyMu: Math.log(100),
+  latencySigma: 0.5,
+  conversionRate: 0.05,
+  revenueMu: Math.log(30),
+  revenueSigma: 0.8,
   source: 'defaults',
 };
 
@@ -59,6 +67,86 @@ export interface PowerOptions {
 }
 
 export const powerDefaults = { seeds: 3, historyMinutes: 60, maxMinutes: 7 * 1440, budgetMs: 30_000 };
+
+/** A flag's stored segment values (of its plan's `by:` field) and each one's share of control's requests. */
+export interface StoredSegments {
+  /** In order of arrival, as stored: the first maxSegments of them get tests of their own. */
+  values: Array<{ value: string; share: number }>;
+  /** Where the shares come from, e.g. 'stored control traffic (last 60 min)'. */
+  source: string;
+}
+
+/** Fewer control requests than this carrying a segment in the recent window, and the split is not used. */
+export const minSegmentRequests = 1000;
+
+/**
+ * Each stored segment value's share of control's requests over `segments` (the recent window): the split a
+ * `by:` guardrail's traffic has. `wholeControl`: control's requests over the same window, with or without a
+ * segment (records without one count for the whole population only). Null when too little is stored.
+ */
+export function storedSegments(
+  segments: SegmentSeries,
+  wholeControl: number,
+  source: string,
+): StoredSegments | null {
+  const requests = new Map<string, number>();
+  let total = 0;
+  for (const p of segments.points) {
+    if (p.metric !== 'errors' || p.arm !== 'control') continue;
+    requests.set(p.segment, (requests.get(p.segment) ?? 0) + p.count);
+    total += p.count;
+  }
+  if (total < minSegmentRequests) return null;
+  const denominator = Math.max(total, wholeControl);
+  const values = segments.values
+    .filter((v) => v !== otherSegment)
+    .map((value) => ({ value, share: (requests.get(value) ?? 0) / denominator }));
+  return { values, source };
+}
+
+/** One simulated segment: its value, its share of the flag's requests, how its treatment behaves. */
+interface SimSegment {
+  value: string;
+  share: number;
+  treatment: ArmParams;
+}
+
+/** The segment a `by:` guardrail's change is put in, and the others with a test of their own. */
+interface SegmentSplit {
+  field: string;
+  /** The values with a test of their own, with their shares. */
+  own: Array<{ value: string; share: number }>;
+  /** Where the change goes: the smallest of them (every one is claimed to be watched). */
+  target: { value: string; share: number };
+  /** How the split was found, for the report. */
+  source: string;
+}
+
+/**
+ * How a `by:` guardrail's traffic splits: over the stored values with a test of their own where control
+ * traffic carrying segments is stored, else equally over its maxSegments (values named segment-1, segment-2…).
+ */
+function segmentSplit(g: Guardrail, stored: StoredSegments | undefined): SegmentSplit | null {
+  if (g.by === undefined) return null;
+  const max = maxSegmentsOf(g);
+  const own = stored?.values.slice(0, max).filter((v) => v.share > 0) ?? [];
+  if (stored && own.length) {
+    const target = own.reduce((a, b) => (b.share < a.share ? b : a));
+    return {
+      field: g.by,
+      own,
+      target,
+      source: `${stored.source}: the smallest of ${own.length} stored value(s) with a test of their own`,
+    };
+  }
+  const equal = Array.from({ length: max }, (_, k) => ({ value: `segment-${k + 1}`, share: 1 / max }));
+  return {
+    field: g.by,
+    own: equal,
+    target: equal[0] as { value: string; share: number },
+    source: `no segment traffic stored: an equal split over maxSegments ${max}`,
+  };
+}
 
 /**
  * How far past its limit an absolute guardrail is pushed to count as the change it guards against: the limit
@@ -286,6 +374,11 @@ interface StageRun {
   historyMinutes: number;
   /** The guardrails whose signals are generated; the others' verdicts are not read. */
   watched: readonly Guardrail[];
+  /**
+   * Traffic that carries a segment value of the plan's `by:` field, each with its own treatment; the rest of
+   * the traffic carries none (it counts for the whole population only) and has `treatment`.
+   */
+  segments?: readonly SimSegment[];
 }
 
 const simulatedStart = Date.parse('2026-01-05T00:00:00Z');
@@ -306,19 +399,37 @@ function simulate(run: StageRun) {
   const ingest = createSignalIngest({ db, clock, log: silentLogger });
   const control = healthyArm(baseline);
   const records: IntervalRecord[] = [];
+  const segmented = run.segments ?? [];
+  const rest = Math.max(0, 1 - segmented.reduce((sum, x) => sum + x.share, 0));
+  const parts = [
+    ...segmented.map((x) => ({
+      segment: x.value as string | undefined,
+      share: x.share,
+      treatment: x.treatment,
+    })),
+    ...(rest > 1e-9 ? [{ segment: undefined, share: rest, treatment: run.treatment }] : []),
+  ];
   for (let m = -run.historyMinutes; m < run.minutes; m++) {
     const at = start + m * minuteMs;
-    const share = m < 0 ? 0 : run.percent / 100;
-    records.push(
-      armRecord(rng, plan.name, 'control', at, run.traffic * (1 - share), control, baseline, need, cap),
-    );
-    if (share > 0)
+    const split = m < 0 ? 0 : run.percent / 100;
+    for (const part of parts) {
+      const traffic = run.traffic * part.share;
+      const tag = (r: IntervalRecord) => (part.segment === undefined ? r : { ...r, segment: part.segment });
       records.push(
-        armRecord(rng, plan.name, 'treatment', at, run.traffic * share, run.treatment, baseline, need, cap),
+        tag(armRecord(rng, plan.name, 'control', at, traffic * (1 - split), control, baseline, need, cap)),
       );
+      if (split > 0)
+        records.push(
+          tag(
+            armRecord(rng, plan.name, 'treatment', at, traffic * split, part.treatment, baseline, need, cap),
+          ),
+        );
+    }
   }
   ingest.ingest(records);
-  const series = ingest.store.series(plan.name, start - run.historyMinutes * minuteMs);
+  const since = start - run.historyMinutes * minuteMs;
+  const series = ingest.store.series(plan.name, since);
+  if (segmented.length) series.segments = ingest.store.segmentSeries(plan.name, since);
   db.close();
   const state: FlagState = {
     ...initialState(plan, start),
@@ -348,12 +459,19 @@ function simulate(run: StageRun) {
   };
 }
 
-/** Minute of the first alarm of guardrail `index`, from its sticky alarm's interval; null when none. */
+/**
+ * Minute of the first alarm of guardrail `index`, from its sticky alarm's interval: the whole population's
+ * test or, for a `by:` guardrail, any of its segment tests, whichever alarmed first; null when none did.
+ */
 function alarmMinute(verdict: ReturnType<ReturnType<typeof simulate>['verdictAt']>, index: number) {
-  const g = verdict.guardrails[index];
-  if (g?.status !== 'regressed') return null;
-  const alarm = (g.evidence as { alarm?: { interval?: number } }).alarm;
-  return typeof alarm?.interval === 'number' ? alarm.interval : null;
+  let first: number | null = null;
+  for (const g of verdict.guardrails) {
+    if (g.index !== index || g.status !== 'regressed') continue;
+    const alarm = (g.evidence as { alarm?: { interval?: number } }).alarm;
+    if (typeof alarm?.interval === 'number' && (first === null || alarm.interval < first))
+      first = alarm.interval;
+  }
+  return first;
 }
 
 /** First minute in [from, to] at which reconcile promotes; null when it never does (it holds throughout). */
@@ -392,6 +510,8 @@ export interface PowerInput {
   /** 'stored signals (last hour)' or '--traffic'. */
   trafficSource: string;
   baseline?: Baseline;
+  /** The stored split over the plan's `by:` values (storedSegments); without it, an equal split is assumed. */
+  segments?: StoredSegments;
 }
 
 /** The power checks of one plan: one per guardrail and stage, and one for its last (100 %) stage. */
@@ -418,6 +538,11 @@ export function powerChecks(input: PowerInput, options: PowerOptions = {}): Audi
   }
   const traffic = input.traffic;
   const deadline = Date.now() + o.budgetMs;
+  // A segment waiting for data holds the stage only under requireEachSegment: only then does the healthy run
+  // need the split (every value with a test of its own, healthy); otherwise segment tests hold nothing.
+  const holding = rollout.guardrails.find((g) => g.by !== undefined && g.requireEachSegment);
+  const holdingSplit = holding ? segmentSplit(holding, input.segments) : null;
+  const healthySegments = holdingSplit?.own.map((x) => ({ ...x, treatment: healthyArm(baseline) }));
   for (let k = 0; k < last; k++) {
     const stage = rollout.stages[k];
     if (!stage) continue;
@@ -453,6 +578,7 @@ export function powerChecks(input: PowerInput, options: PowerOptions = {}): Audi
           seed: 1000 + s,
           historyMinutes: o.historyMinutes,
           watched: rollout.guardrails,
+          ...(healthySegments ? { segments: healthySegments } : {}),
         });
         return firstPromotion(sim, Math.min(earliest, horizon), horizon);
       });
@@ -477,6 +603,7 @@ export function powerChecks(input: PowerInput, options: PowerOptions = {}): Audi
           horizon,
           bakeMinutes,
           exposureMinutes,
+          split: segmentSplit(g, input.segments),
           o,
         }),
       );
@@ -530,10 +657,15 @@ function guardrailPower(a: {
   horizon: number;
   bakeMinutes: number;
   exposureMinutes: number;
+  /** For a `by:` guardrail: the split, and the segment the change is confined to. */
+  split: SegmentSplit | null;
   o: typeof powerDefaults;
 }): AuditCheck {
-  const { plan, g, index, o } = a;
+  const { plan, g, index, o, split } = a;
   const name = guardrailName(g);
+  const where = split
+    ? ` in ${split.field}=${split.target.value} only (${round(split.target.share * 100)} % of traffic; ${split.source})`
+    : '';
   const head = `${plan.name} ${a.label} ${name}`;
   const target = targetRelative(g);
   const numbers: AuditCheck['numbers'] = {
@@ -548,6 +680,13 @@ function guardrailPower(a: {
     exposureMinutes: a.exposureMinutes,
     promotionMinutes: a.promotion,
     seeds: o.seeds,
+    ...(split
+      ? {
+          segment: `${split.field}=${split.target.value}`,
+          segmentShare: round(split.target.share),
+          segmentSource: split.source,
+        }
+      : {}),
   };
   const probe = changedArm(g, 1, a.baseline);
   if (typeof probe === 'string')
@@ -561,17 +700,21 @@ function guardrailPower(a: {
     };
   const run = (scale: number, minutes: number, seed: number) => {
     const treatment = changedArm(g, scale, a.baseline) as ArmParams;
+    // A `by:` guardrail's change is confined to one segment; the rest of the traffic is healthy and carries no
+    // segment (the other segments' tests could only add false alarms, and their budget is fixed by the plan).
+    const confined = split ? [{ ...split.target, treatment }] : undefined;
     const sim = simulate({
       plan,
       stage: a.k,
       percent: a.percent,
       traffic: a.traffic,
       baseline: a.baseline,
-      treatment,
+      treatment: confined ? healthyArm(a.baseline) : treatment,
       minutes,
       seed,
       historyMinutes: o.historyMinutes,
       watched: [g],
+      ...(confined ? { segments: confined } : {}),
     });
     return alarmMinute(sim.verdictAt(minutes), index);
   };
@@ -601,7 +744,7 @@ function guardrailPower(a: {
     detections.filter((d) => d !== null && d <= promotion).length,
   );
   numbers.smallestRelative = smallest === null ? null : round(smallest * target);
-  const effect = describeChange(g, target);
+  const effect = `${describeChange(g, target)}${where}`;
   const smallestText =
     smallest === null
       ? `no change up to ${describeChange(g, 16 * target)} is caught within ${minutesText(promotion)}`

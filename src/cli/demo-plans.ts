@@ -12,6 +12,13 @@ export interface Compression {
   /** Minimum exposures are divided by this. */
   exposureDivisor: number;
   /**
+   * And then kept to at most this many treatment requests: the bundled plans ask for what their guardrails
+   * need at the real targets (hundreds of thousands for a 5 % revenue drop), which the demo's minutes of
+   * traffic cannot give. Kept small (50): the longer a stage of the queue change runs in the demo, the more its
+   * tail test sees of the queue hop the time compression magnifies (src/cli/demo.ts), not of the change.
+   */
+  maxMinRequests: number;
+  /**
    * Count guardrails (relative errors, latency tails) may pass a stage once a rise of this fold would have
    * shown, instead of the default 2×: the demo's minutes of traffic cannot rule out a doubling at 1 %.
    */
@@ -30,7 +37,9 @@ export function compressPlan(plan: Plan, c: Compression): Plan {
       stages: plan.rollout.stages.map((s) => ({
         ...s,
         ...(s.bake ? { bake: formatDuration(Math.min(parseDuration(s.bake) ?? 0, c.maxBakeMs)) } : {}),
-        ...(s.minRequests ? { minRequests: Math.ceil(s.minRequests / c.exposureDivisor) } : {}),
+        ...(s.minRequests
+          ? { minRequests: Math.min(Math.ceil(s.minRequests / c.exposureDivisor), c.maxMinRequests) }
+          : {}),
       })),
       guardrails: plan.rollout.guardrails.map((g) =>
         isCountTest(g) ? { ...g, relative: c.errorRatio - 1 } : g,

@@ -40,6 +40,7 @@ fs.mkdirSync(flagsDir);
 writeDemoPlans(path.resolve(import.meta.dirname, '../../flags'), flagsDir, {
   maxBakeMs: 2 * 60_000,
   exposureDivisor: 20,
+  maxMinRequests: 50,
   errorRatio: 10,
 });
 const admin = 'demo-admin-token-0123456789';
@@ -81,7 +82,7 @@ console.log(
   `Rollgate demo: ${url} · simulated time ${speed}× (1 s = ${speed} s) · injected queue defect: ${defect ? 'on' : 'off'}`,
 );
 console.log(
-  `Plans compressed: bakes at most 2 minutes, exposure minimums ÷20, error and tail guardrails pass a stage once a 10× rise would have shown.`,
+  `Plans compressed: bakes at most 2 minutes, exposure minimums ÷20 and at most 50 requests, error and tail guardrails pass a stage once a 10× rise would have shown.`,
 );
 console.log(`Working directory ${work} (log: rollgate.log)\n`);
 

@@ -1,8 +1,12 @@
 // The power audit on purpose-built plans: seeded traffic through the real ingest, assess and reconcile.
 import { describe, expect, it } from 'vitest';
-import { changedArm, defaultBaseline, powerChecks } from '../../src/audit/power.ts';
+import { changedArm, defaultBaseline, powerChecks, storedSegments } from '../../src/audit/power.ts';
+import { createSignalIngest } from '../../src/health/ingest.ts';
+import { minuteMs } from '../../src/health/series.ts';
+import { silentLogger } from '../../src/log.ts';
 import { parsePlanText } from '../../src/plans/load.ts';
 import type { Plan } from '../../src/plans/schema.ts';
+import { openSignalDb } from '../helpers/signal-db.ts';
 
 function plan(yaml: string): Plan {
   const loaded = parsePlanText(yaml, 'test.yaml');
@@ -95,6 +99,104 @@ rollout:
 `);
     const [alone] = powerChecks({ plan: unwatched, traffic: 100, trafficSource: '--traffic' });
     expect(alone).toMatchObject({ status: 'fail', numbers: { guardrails: 0, alerts: 0 } });
+  });
+
+  it('simulates a by: guardrail per segment: a change in one of its maxSegments equal segments is caught later than over everyone', () => {
+    const rollout = (guardrail: string) =>
+      plan(`${head('split')}
+rollout:
+  stages: [{ percent: 50, bake: 30m }, { percent: 100 }]
+  guardrails: [${guardrail}]
+  holdback: 2
+`);
+    const [whole] = powerChecks({
+      plan: rollout('{ metric: errors, worse: higher }'),
+      traffic: 2000,
+      trafficSource: '--traffic',
+    });
+    const [split] = powerChecks({
+      plan: rollout('{ metric: errors, worse: higher, by: region, maxSegments: 4 }'),
+      traffic: 2000,
+      trafficSource: '--traffic',
+    });
+    // Over everyone the doubling shows within minutes; in a quarter of the traffic, judged by the whole
+    // population (diluted to 1.25×) and that segment's own test (a tenth of the budget), it takes far longer.
+    expect(whole).toMatchObject({ status: 'pass', numbers: { caughtBeforePromotion: '3/3' } });
+    expect(whole?.numbers.segment).toBeUndefined();
+    expect(split?.numbers).toMatchObject({
+      segment: 'region=segment-1',
+      segmentShare: 0.25,
+      segmentSource: 'no segment traffic stored: an equal split over maxSegments 4',
+      promotionMinutes: 30,
+    });
+    expect(split?.status).toBe('fail');
+    expect(Number(split?.numbers.detectionMinutes)).toBeGreaterThan(30);
+    expect(Number(split?.numbers.detectionMinutes)).toBeGreaterThan(
+      3 * Number(whole?.numbers.detectionMinutes),
+    );
+    expect(split?.summary).toMatch(
+      /a 2× rise in errors in region=segment-1 only \(25 % of traffic; no segment traffic stored: an equal split over maxSegments 4\) would be promoted before it is caught/,
+    );
+  });
+
+  it('takes the split from stored control traffic, puts the change in the smallest segment with a test of its own, and holds under requireEachSegment', () => {
+    const db = openSignalDb();
+    const t0 = Date.parse('2026-11-02T00:00:00Z');
+    const ingest = createSignalIngest({ db, clock: () => t0 + 60 * minuteMs, log: silentLogger });
+    // Control's requests a minute per region: 900 with a segment, and 100 more without (whole population only).
+    const perMinute = { us: 540, eu: 270, ap: 90 };
+    ingest.ingest(
+      Array.from({ length: 10 }, (_, m) =>
+        Object.entries(perMinute).map(([segment, requests]) => ({
+          flag: 'stored.split',
+          arm: 'control',
+          segment,
+          at: t0 + m * minuteMs,
+          requests,
+          errors: 1,
+        })),
+      ).flat(),
+    );
+    const stored = storedSegments(
+      ingest.store.segmentSeries('stored.split', t0),
+      10_000,
+      'stored control traffic',
+    );
+    db.close();
+    // In order of arrival (the same minute, then by name), each a share of all control requests.
+    expect(stored?.source).toBe('stored control traffic');
+    expect(stored?.values.map((v) => v.value)).toEqual(['ap', 'eu', 'us']);
+    expect(stored?.values.map((v) => v.share)).toEqual([0.09, 0.27, 0.54]);
+    const p = (extra: string) =>
+      plan(`${head('stored.split')}
+rollout:
+  stages: [{ percent: 50, bake: 10m }, { percent: 100 }]
+  guardrails: [{ metric: errors, worse: higher, by: region${extra} }]
+  holdback: 2
+`);
+    const [advisory] = powerChecks({
+      plan: p(''),
+      traffic: 2000,
+      trafficSource: '--traffic',
+      ...(stored ? { segments: stored } : {}),
+    });
+    expect(advisory?.numbers).toMatchObject({
+      segment: 'region=ap',
+      segmentShare: 0.09,
+      segmentSource: 'stored control traffic: the smallest of 3 stored value(s) with a test of their own',
+    });
+    expect(advisory?.summary).toMatch(/in region=ap only \(9 % of traffic; stored control traffic/);
+    // A segment waiting for data holds the stage only when the plan requires every segment.
+    const [required] = powerChecks({
+      plan: p(', requireEachSegment: true'),
+      traffic: 2000,
+      trafficSource: '--traffic',
+      ...(stored ? { segments: stored } : {}),
+    });
+    expect(advisory?.numbers.promotionMinutes).toBe(10);
+    expect(Number(required?.numbers.promotionMinutes)).toBeGreaterThan(10);
+    // Too little stored with a segment, and there is no split to use.
+    expect(storedSegments({ values: ['eu'], points: [], histograms: [] }, 5000, 'x')).toBeNull();
   });
 
   it('simulates the change each guardrail kind guards against', () => {
