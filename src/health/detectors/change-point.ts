@@ -43,6 +43,6 @@ export function logAddExp(a: number, b: number): number {
  * Under no change each exp(ℓ_i) has expectation at most 1, so S_t + Σ_{j>t} w_j is a nonnegative supermartingale
  * starting at Σ w_j ≤ 1, and by Ville's inequality P(ever S_t ≥ 1/α) ≤ α, however long the test runs.
  */
-export function advanceChangePoint(logS: number, step: number, j: number, lateShare?: number): number {
-  return logAddExp(logS, logStartWeight(j, lateShare)) + step;
+export function advanceChangePoint(logS: number, step: number, j: number): number {
+  return logAddExp(logS, logStartWeight(j)) + step;
 }

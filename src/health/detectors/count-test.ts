@@ -12,7 +12,7 @@ import {
 } from './split-likelihood.ts';
 
 /**
- * 'cumulative' tests from the first interval folded in (Ville: P(ever mean_r exp(L_r) ≥ 1/α) ≤ α). The product
+ * 'cumulative' tests from the first interval folded in (Ville: P(ever Σ_r w_r exp(L_r) ≥ 1/α) ≤ α). The product
  * runs 'change-point' for error counts: the change-point mixture (change-point.ts) sums the evidence of every
  * possible onset, the flip weighted 0.9, so it keeps the cumulative test's speed from the flip (errors ×2 at 5 %
  * costs 0.1 nat more) and still catches a change that turns bad after a healthy spell, whose hole in L_r the
