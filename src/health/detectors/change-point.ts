@@ -39,10 +39,11 @@ export function logAddExp(a: number, b: number): number {
 }
 
 /**
- * One interval folded into ln S, where S_t = Σ_{j≤t} w_j Π_{i=j..t} exp(ℓ_i) (S_0 = 0): S_t = (S_{t−1} + w_t)·exp(ℓ_t).
+ * One interval folded into ln S, where S_t = Σ_{j≤t} w_j Π_{i=j..t} exp(ℓ_i) (S_0 = 0): S_t = (S_{t−1} + w_t)·exp(ℓ_t),
+ * with `logWeight` = ln w_t (logStartWeight of the interval's index, the same for every ratio of a grid).
  * Under no change each exp(ℓ_i) has expectation at most 1, so S_t + Σ_{j>t} w_j is a nonnegative supermartingale
  * starting at Σ w_j ≤ 1, and by Ville's inequality P(ever S_t ≥ 1/α) ≤ α, however long the test runs.
  */
-export function advanceChangePoint(logS: number, step: number, j: number): number {
-  return logAddExp(logS, logStartWeight(j)) + step;
+export function advanceChangePoint(logS: number, step: number, logWeight: number): number {
+  return logAddExp(logS, logWeight) + step;
 }

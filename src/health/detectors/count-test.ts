@@ -107,10 +107,11 @@ export function updateCountTest(state: CountTestState, interval: CountInterval):
   const intervals = state.intervals + 1;
   const cumulative = new Array<number>(ratios.length);
   const changePoint = new Array<number>(ratios.length);
+  const logWeight = logStartWeight(intervals);
   for (let i = 0; i < ratios.length; i++) {
     const step = shareIncrement(interval, ratios[i] as number);
     cumulative[i] = (state.cumulative[i] as number) + step;
-    changePoint[i] = advanceChangePoint(state.changePoint[i] as number, step, intervals);
+    changePoint[i] = advanceChangePoint(state.changePoint[i] as number, step, logWeight);
   }
   return {
     options: state.options,

@@ -1,5 +1,5 @@
 // Drift after 100 % (DETECTION.md §5): test 1's share increments, treatment against a small holdback, as a change-point mixture over a grid of small ratios, from completion on.
-import { advanceChangePoint } from './change-point.ts';
+import { advanceChangePoint, logStartWeight } from './change-point.ts';
 import { type Alarm, type DetectorVerdict, round } from './detector-verdict.ts';
 import {
   addCounts,
@@ -54,8 +54,9 @@ export const driftStatistic = (state: DriftState): number => logMeanExp(state.ch
 /** Folds one interval in; treatment is the fully rolled-out arm, control the holdback. */
 export function updateDrift(state: DriftState, interval: CountInterval): DriftState {
   const intervals = state.intervals + 1;
+  const logWeight = logStartWeight(intervals);
   const changePoint = state.ratios.map((r, i) =>
-    advanceChangePoint(state.changePoint[i] as number, shareIncrement(interval, r), intervals),
+    advanceChangePoint(state.changePoint[i] as number, shareIncrement(interval, r), logWeight),
   );
   const next = { ...state, changePoint, totals: addCounts(state.totals, interval), intervals };
   if (state.alarm) return next;
