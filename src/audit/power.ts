@@ -38,8 +38,8 @@ export interface Baseline {
 
 /**
  * Used where a flag has no stored control signals (each figure separately: storedBaseline replaces those it can
- * measure). A typical request-serving service, the figures the detection benchmark's service uses too (kept
- * here so the product does not read the benchmark's files), so the two sets of detection times compare:
+ * measure). A typical request-serving service; the detection benchmark simulates the same one, so the two sets
+ * of detection times compare:
  * - errors: 0.5 % of requests fail;
  * - latency: lognormal, median 100 ms (ln ms mean ln 100), σ = 0.5 in ln ms (p95 about 230 ms);
  * - conversions: 5 % of exposed users purchase;

@@ -1,19 +1,23 @@
 // The simulated service: baseline rates, how an arm behaves (healthy or regressed), and capped revenue drawn from its exact sampling distribution.
 
+import { defaultBaseline } from '../../audit/power.ts';
 import type { Rng } from '../../prng.ts';
 import { normalCdf } from '../detectors/distributions.ts';
 
-/** The service being simulated: baseline rates, fixed before any rollout. */
+/**
+ * The service being simulated: baseline rates, fixed before any rollout — the power audit's default baseline
+ * (errors 0.5 %, latency lognormal median 100 ms σ 0.5, conversions 5 %, revenue per purchase lognormal median 30
+ * σ 0.8), so the benchmark's detection times and the audit's compare.
+ */
 export const service = {
   requestsPerMinute: 1000,
-  errorRate: 0.005,
-  /** Log-latency in ms: median 100 ms, σ = 0.5 (DETECTION.md §3). */
-  latencyMu: Math.log(100),
-  latencySigma: 0.5,
-  conversionRate: 0.05,
-  /** Revenue per purchase: lognormal, median 30, σ = 0.8, capped per user at 200 (the pricing plan's cap). */
-  revenueMu: Math.log(30),
-  revenueSigma: 0.8,
+  errorRate: defaultBaseline.errorRate,
+  latencyMu: defaultBaseline.latencyMu,
+  latencySigma: defaultBaseline.latencySigma,
+  conversionRate: defaultBaseline.conversionRate,
+  revenueMu: defaultBaseline.revenueMu,
+  revenueSigma: defaultBaseline.revenueSigma,
+  /** Revenue is capped per user at 200 (the pricing plan's cap). */
   revenueCap: 200,
   /** Errors in bursts: each incident is 3–10 errors (mean 6.5) from one user's retries. */
   burstMin: 3,
